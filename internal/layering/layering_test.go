@@ -1,0 +1,73 @@
+package layering
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/holdfast-tls/holdfast"
+
+// allowed maps a package (relative to the module) to the module packages it
+// may import directly. A package without a row fails the test until one is
+// added here and in docs/ARCHITECTURE.md.
+var allowed = map[string][]string{
+	"mem":                   {},
+	"hkdf":                  {"mem"},
+	"internal/residue":      {"mem"},
+	"internal/layering":     {},
+	"examples/https-server": {"hkdf", "mem"},
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func TestDependencyDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		if rel == "" {
+			rel = "."
+		}
+		may, ok := allowed[rel]
+		if !ok {
+			t.Errorf("package %q has no row in the layering table; add one here and in docs/ARCHITECTURE.md", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") && imp != module {
+				continue
+			}
+			dep := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			if dep == "" {
+				dep = "."
+			}
+			if !contains(may, dep) {
+				t.Errorf("%s imports %s, which the layering table forbids", rel, dep)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
