@@ -16,6 +16,8 @@ const module = "github.com/holdfast-tls/holdfast"
 var allowed = map[string][]string{
 	"mem":                   {},
 	"hkdf":                  {"mem"},
+	"internal/alert":        {},
+	"internal/record":       {"internal/alert", "mem"},
 	"internal/residue":      {"mem"},
 	"internal/layering":     {},
 	"examples/https-server": {"hkdf", "mem"},

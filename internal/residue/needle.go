@@ -1,0 +1,34 @@
+package residue
+
+import "github.com/holdfast-tls/holdfast/mem"
+
+// NewNeedle returns a new secret from p (from [mem.Default] if p is nil)
+// holding a copy of secret, to search for with [Scan] or [AssertNone] after
+// secret itself is freed. The caller owns the needle and must Free it.
+//
+// The bytes are copied one at a time. The built-in copy moves 16 to 64
+// bytes at once through vector registers and leaves them there; when the
+// runtime next preempts the goroutine with a signal, the kernel saves
+// those registers into a signal frame on the thread's signal stack, which
+// Go allocates on its heap, and the secret stays there for the scan to
+// find. A byte-at-a-time copy leaves at most one byte in a register.
+func NewNeedle(p *mem.Pool, secret []byte) (*mem.Secret, error) {
+	if p == nil {
+		p = mem.Default()
+	}
+	n, err := p.New(len(secret))
+	if err != nil {
+		return nil, err
+	}
+	copyBytewise(n.Bytes(), secret)
+	return n, nil
+}
+
+// copyBytewise copies src into dst one byte at a time; see NewNeedle. The
+// compiler does not turn this loop into a call to memmove.
+func copyBytewise(dst, src []byte) {
+	//lint:ignore S1001 copy is what this loop exists to avoid.
+	for i := range src {
+		dst[i] = src[i]
+	}
+}
