@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/holdfast-tls/holdfast/internal/erase"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -37,7 +38,7 @@ func Extract(h Hash, prk, salt, ikm *mem.Secret) error {
 	if err != nil {
 		return err
 	}
-	protect(func() {
+	erase.Do(func() {
 		// HMAC keys shorter than a block are zero-padded, so a nil salt
 		// and HashLen zero bytes key HMAC identically.
 		m.mac(prk.Bytes(), view(salt), view(ikm))
@@ -68,7 +69,7 @@ func (m *macState) expand(out, prk, info []byte) error {
 	// The counter lives after any info the caller placed in m.info, so
 	// ExpandLabel's label and the counter share the cached buffer.
 	ctr := m.info[len(m.info)-1:]
-	protect(func() {
+	erase.Do(func() {
 		var prev []byte
 		for i, off := 1, 0; off < len(out); i++ {
 			ctr[0] = byte(i)

@@ -5,6 +5,7 @@ import (
 	"hash"
 	"sync"
 
+	"github.com/holdfast-tls/holdfast/internal/erase"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -143,7 +144,7 @@ func MAC(h Hash, out []byte, key *mem.Secret, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	protect(func() { m.mac(out[:h.Size()], key.Bytes(), msg) })
+	erase.Do(func() { m.mac(out[:h.Size()], key.Bytes(), msg) })
 	putState(m)
 	return nil
 }

@@ -3,6 +3,7 @@ package hkdf
 import (
 	"fmt"
 
+	"github.com/holdfast-tls/holdfast/internal/erase"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -40,7 +41,7 @@ func PRF(h Hash, out, secret *mem.Secret, label string, seeds ...[]byte) error {
 //	P_hash = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
 func (m *macState) pHash(out, secret, s0, s1, s2, s3, s4 []byte) {
 	size := m.h.Size()
-	protect(func() {
+	erase.Do(func() {
 		a := m.blk
 		m.mac(a, secret, s0, s1, s2, s3, s4)
 		for off := 0; off < len(out); off += size {

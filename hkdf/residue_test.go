@@ -46,9 +46,12 @@ func TestKeyScheduleLeavesNoResidue(t *testing.T) {
 		transcript := make([]byte, h.Size())
 		rand.Read(transcript)
 
-		early, err := NewEarlySecret(h, nil)
+		// A random PSK: with none, the early secret is a public constant.
+		psk := alloc(h.Size())
+		rand.Read(psk.Bytes())
+		early, err := NewEarlySecret(h, psk)
 		check(err)
-		keep(shared, early.s)
+		keep(shared, psk, early.s)
 		hs, err := early.Handshake(shared)
 		check(err)
 		keep(hs.s)
@@ -65,7 +68,7 @@ func TestKeyScheduleLeavesNoResidue(t *testing.T) {
 		check(PRF(h, block, shared, "key expansion", transcript, transcript))
 		keep(cHS, sAP, key, iv, next, block)
 
-		for _, s := range []*mem.Secret{shared, cHS, sAP, key, iv, next, block} {
+		for _, s := range []*mem.Secret{shared, psk, cHS, sAP, key, iv, next, block} {
 			s.Free()
 		}
 		ms.Free()

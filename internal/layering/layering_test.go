@@ -15,7 +15,9 @@ const module = "github.com/holdfast-tls/holdfast"
 // added here and in docs/ARCHITECTURE.md.
 var allowed = map[string][]string{
 	"mem":                   {},
-	"hkdf":                  {"mem"},
+	"hkdf":                  {"internal/erase", "mem"},
+	"internal/erase":        {},
+	"internal/kex":          {"internal/alert", "internal/erase", "mem"},
 	"internal/alert":        {},
 	"internal/record":       {"internal/alert", "mem"},
 	"internal/residue":      {"mem"},
