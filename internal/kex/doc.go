@@ -1,0 +1,21 @@
+// Package kex runs the TLS 1.3 key exchanges (RFC 8446 §4.2.7, §7.4):
+// X25519, P-256, P-384 and the hybrid X25519MLKEM768.
+//
+// # Security promise
+//
+// A private share lives only in locked memory: the X25519 or NIST scalar,
+// or the ML-KEM seed, is drawn straight into a mem.Secret, and the
+// crypto/ecdh and crypto/mlkem key objects are rebuilt from it inside
+// erase.Do whenever they are needed and dropped right after. The shared
+// secret is written into a new mem.Secret and the library's heap copy of it
+// is cleared at once. Peer shares are validated: a point off the curve, the
+// wrong length, or an all-zero X25519 result is illegal_parameter.
+//
+// # What kex cannot promise
+//
+// crypto/ecdh and crypto/mlkem keep private scalars, expanded keys and
+// intermediate values in heap objects that Holdfast cannot wipe. In the
+// default build they stay in freed heap memory until it is reused; built
+// with GOEXPERIMENT=runtimesecret they are erased when collected. The
+// residue test of this package counts what remains in each build.
+package kex
