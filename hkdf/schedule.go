@@ -98,11 +98,32 @@ func (st *stage) free() {
 // Hash returns the stage's hash function.
 func (st *stage) Hash() Hash { return st.h }
 
-// Free wipes the stage's secret. Calling it again does nothing, so owners
-// may defer it and still move to the next stage.
-func (st *stage) Free() {
-	if st != nil && st.s != nil {
+// release wipes the stage's secret if it still holds one.
+func (st *stage) release() {
+	if st.s != nil {
 		st.free()
+	}
+}
+
+// Free wipes the early secret. Calling it again, or on nil, does nothing,
+// so owners may defer it and still move to the next stage.
+func (e *EarlySecret) Free() {
+	if e != nil {
+		e.release()
+	}
+}
+
+// Free wipes the handshake secret; see EarlySecret.Free.
+func (hs *HandshakeSecret) Free() {
+	if hs != nil {
+		hs.release()
+	}
+}
+
+// Free wipes the master secret; see EarlySecret.Free.
+func (ms *MasterSecret) Free() {
+	if ms != nil {
+		ms.release()
 	}
 }
 

@@ -1,0 +1,24 @@
+package holdfast
+
+import "github.com/holdfast-tls/holdfast/internal/alert"
+
+// AlertError is a TLS alert that ended a connection: sent by this side
+// (Sent true, with the cause in Err for errors.Is and errors.As) or
+// received from the peer.
+type AlertError = alert.Error
+
+// Alert is a TLS alert description, usable as an errors.Is target:
+// errors.Is(err, holdfast.AlertBadCertificate).
+type Alert = alert.Alert
+
+// Alerts an application most often checks for.
+const (
+	AlertCloseNotify           = alert.CloseNotify
+	AlertHandshakeFailure      = alert.HandshakeFailure
+	AlertBadCertificate        = alert.BadCertificate
+	AlertUnknownCA             = alert.UnknownCA
+	AlertCertificateRequired   = alert.CertificateRequired
+	AlertProtocolVersion       = alert.ProtocolVersion
+	AlertNoApplicationProtocol = alert.NoApplicationProtocol
+	AlertInternalError         = alert.InternalError
+)

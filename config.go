@@ -1,0 +1,211 @@
+package holdfast
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/tls13"
+)
+
+// Protocol versions.
+const (
+	VersionTLS12 uint16 = 0x0303
+	VersionTLS13 uint16 = 0x0304
+)
+
+// TLS 1.3 cipher suites.
+const (
+	TLS_AES_128_GCM_SHA256       = tls13.TLS_AES_128_GCM_SHA256
+	TLS_AES_256_GCM_SHA384       = tls13.TLS_AES_256_GCM_SHA384
+	TLS_CHACHA20_POLY1305_SHA256 = tls13.TLS_CHACHA20_POLY1305_SHA256
+)
+
+// CurveID is a TLS key-exchange group.
+type CurveID uint16
+
+// Key-exchange groups.
+const (
+	CurveP256      = CurveID(kex.P256)
+	CurveP384      = CurveID(kex.P384)
+	X25519         = CurveID(kex.X25519)
+	X25519MLKEM768 = CurveID(kex.X25519MLKEM768)
+)
+
+// ClientAuthType is the server's policy for client certificates.
+type ClientAuthType int
+
+// Client certificate policies, as in crypto/tls.
+const (
+	NoClientCert               = ClientAuthType(tls13.NoClientCert)
+	RequestClientCert          = ClientAuthType(tls13.RequestClientCert)
+	RequireAnyClientCert       = ClientAuthType(tls13.RequireAnyClientCert)
+	VerifyClientCertIfGiven    = ClientAuthType(tls13.VerifyClientCertIfGiven)
+	RequireAndVerifyClientCert = ClientAuthType(tls13.RequireAndVerifyClientCert)
+)
+
+// Certificate is a certificate chain and the signer of its leaf's key. The
+// signer is the only way Holdfast reaches the private key: a PKCS#11 or TPM
+// key, an OpenSSL store, or any crypto.Signer.
+type Certificate struct {
+	Certificate [][]byte          // DER, leaf first
+	PrivateKey  crypto.Signer     // the leaf's key, kept in its backend
+	Leaf        *x509.Certificate // parsed Certificate[0]; filled in if nil
+}
+
+// Config configures a client or server. Field names follow crypto/tls. A
+// Config must not be modified once passed to Server, Client, Listen or
+// Dial: it is resolved once, on first use, into a frozen snapshot.
+type Config struct {
+	// Certificates are the server's chains (chosen by server name) or the
+	// client's chains for client authentication.
+	Certificates []Certificate
+	// RootCAs verifies servers; nil means the system roots.
+	RootCAs *x509.CertPool
+	// ServerName is the name a client asks for (SNI) and verifies.
+	ServerName string
+	// InsecureSkipVerify disables server chain and name verification on
+	// a client. VerifyPeerCertificate still runs. Use only in tests.
+	InsecureSkipVerify bool
+	// ClientAuth is the server's client certificate policy.
+	ClientAuth ClientAuthType
+	// ClientCAs verifies client certificates.
+	ClientCAs *x509.CertPool
+	// NextProtos lists ALPN protocols in preference order.
+	NextProtos []string
+	// MinVersion and MaxVersion bound the protocol version; zero means
+	// TLS 1.3 for both until the TLS 1.2 engine lands.
+	MinVersion, MaxVersion uint16
+	// CipherSuites lists TLS 1.3 suites in preference order; nil means
+	// the defaults.
+	CipherSuites []uint16
+	// CurvePreferences lists key-exchange groups in preference order; nil
+	// means X25519MLKEM768, X25519, P-256, P-384.
+	CurvePreferences []CurveID
+	// VerifyPeerCertificate, if set, is called after normal verification
+	// with the peer's raw chain and the verified chains.
+	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+	// KeyLogWriter receives traffic secrets in NSS key log format. It
+	// writes secrets outside locked memory by design: debugging only.
+	KeyLogWriter io.Writer
+	// Time returns the current time; nil means time.Now.
+	Time func() time.Time
+	// Rand is the source of randomness; nil means crypto/rand.Reader.
+	Rand io.Reader
+	// HandshakeTimeout bounds a handshake that runs without a context
+	// deadline (Read, Write or Handshake); zero means one minute.
+	HandshakeTimeout time.Duration
+
+	once   sync.Once
+	params *tls13.Params
+	err    error
+}
+
+var defaultGroups = []kex.Group{kex.X25519MLKEM768, kex.X25519, kex.P256, kex.P384}
+
+// resolve validates the Config once and freezes it into engine parameters.
+// Errors name the field and the value.
+func (c *Config) resolve() (*tls13.Params, error) {
+	c.once.Do(func() { c.params, c.err = c.build() })
+	return c.params, c.err
+}
+
+func (c *Config) build() (*tls13.Params, error) {
+	p := &tls13.Params{
+		Rand:               c.Rand,
+		Time:               c.Time,
+		Roots:              c.RootCAs,
+		ServerName:         c.ServerName,
+		InsecureSkipVerify: c.InsecureSkipVerify,
+		ClientAuth:         tls13.ClientAuth(c.ClientAuth),
+		ClientCAs:          c.ClientCAs,
+		NextProtos:         append([]string(nil), c.NextProtos...),
+		VerifyPeer:         c.VerifyPeerCertificate,
+		KeyLog:             c.KeyLogWriter,
+		KeyShares:          2,
+	}
+	if p.Rand == nil {
+		p.Rand = rand.Reader
+	}
+	if p.Time == nil {
+		p.Time = time.Now
+	}
+	if c.MinVersion > VersionTLS13 || (c.MaxVersion != 0 && c.MaxVersion < VersionTLS13) {
+		return nil, fmt.Errorf("holdfast: Config.MinVersion %#04x / MaxVersion %#04x: only TLS 1.3 is implemented so far", c.MinVersion, c.MaxVersion)
+	}
+	if c.ClientAuth < NoClientCert || c.ClientAuth > RequireAndVerifyClientCert {
+		return nil, fmt.Errorf("holdfast: Config.ClientAuth %d is not a ClientAuthType", c.ClientAuth)
+	}
+	for _, proto := range c.NextProtos {
+		if proto == "" || len(proto) > 255 {
+			return nil, fmt.Errorf("holdfast: Config.NextProtos entry %q must be 1 to 255 bytes", proto)
+		}
+	}
+	p.Suites = c.CipherSuites
+	if len(p.Suites) == 0 {
+		p.Suites = tls13.DefaultSuites
+	}
+	for _, id := range p.Suites {
+		if _, ok := tls13.SuiteByID(id); !ok {
+			return nil, fmt.Errorf("holdfast: Config.CipherSuites entry %#04x is not a TLS 1.3 suite Holdfast implements", id)
+		}
+	}
+	p.Groups = defaultGroups
+	if len(c.CurvePreferences) > 0 {
+		p.Groups = nil
+		for _, g := range c.CurvePreferences {
+			if !kex.Group(g).Supported() {
+				return nil, fmt.Errorf("holdfast: Config.CurvePreferences entry %v is not supported", kex.Group(g))
+			}
+			p.Groups = append(p.Groups, kex.Group(g))
+		}
+		// Send one share unless the first is the large hybrid, which most
+		// peers do not yet support: then add the next classical group so
+		// that they need no HelloRetryRequest.
+		p.KeyShares = 1
+		if p.Groups[0] == kex.X25519MLKEM768 {
+			p.KeyShares = 2
+		}
+	}
+	for i := range c.Certificates {
+		cert, err := resolveCertificate(&c.Certificates[i], i)
+		if err != nil {
+			return nil, err
+		}
+		p.Certificates = append(p.Certificates, cert)
+	}
+	p.ClientCertificates = p.Certificates
+	return p, nil
+}
+
+// ErrKeyMismatch reports a certificate whose public key is not the
+// signer's.
+var ErrKeyMismatch = errors.New("holdfast: certificate public key does not match its private key")
+
+func resolveCertificate(c *Certificate, i int) (*tls13.Certificate, error) {
+	if len(c.Certificate) == 0 {
+		return nil, fmt.Errorf("holdfast: Config.Certificates[%d] has no certificate", i)
+	}
+	if c.PrivateKey == nil {
+		return nil, fmt.Errorf("holdfast: Config.Certificates[%d] has no PrivateKey signer", i)
+	}
+	leaf := c.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: parsing leaf: %w", i, err)
+		}
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	pub, ok := c.PrivateKey.Public().(equaler)
+	if !ok || !pub.Equal(leaf.PublicKey) {
+		return nil, fmt.Errorf("Config.Certificates[%d] (%s): %w", i, leaf.Subject, ErrKeyMismatch)
+	}
+	return &tls13.Certificate{Chain: c.Certificate, Leaf: leaf, Signer: c.PrivateKey}, nil
+}

@@ -1,0 +1,357 @@
+package holdfast
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/holdfast-tls/holdfast/hkdf"
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/record"
+	"github.com/holdfast-tls/holdfast/internal/tls13"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// Read reads application data, running the handshake first if needed.
+func (c *Conn) Read(b []byte) (int, error) {
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.in.Lock()
+	defer c.in.Unlock()
+	for len(c.in.pending) == 0 {
+		if c.in.err != nil {
+			return 0, c.in.err
+		}
+		if err := c.readRecord(); err != nil {
+			c.in.err = err
+			return 0, err
+		}
+	}
+	n := copy(b, c.in.pending)
+	c.in.pending = c.in.pending[n:]
+	return n, nil
+}
+
+// readRecord reads one record after the handshake: application data is
+// left in c.in.pending, post-handshake messages are handled, alerts end
+// the connection. c.in is held.
+func (c *Conn) readRecord() error {
+	typ, payload, err := c.in.rl.Next()
+	if err != nil {
+		return c.failRead(err)
+	}
+	switch typ {
+	case record.TypeApplicationData:
+		c.in.pending = payload
+		return nil
+	case record.TypeAlert:
+		return c.readAlert(payload)
+	case record.TypeHandshake:
+		if len(payload) == 0 {
+			return c.failRead(fmt.Errorf("empty handshake record: %w", alert.ErrUnexpectedMessage))
+		}
+		c.in.msgs.Add(payload)
+		for {
+			msg, ok, err := c.in.msgs.Next()
+			if err != nil {
+				return c.failRead(err)
+			}
+			if !ok {
+				return nil
+			}
+			if err := c.handlePostHandshake(msg); err != nil {
+				return c.failRead(err)
+			}
+		}
+	default:
+		return c.failRead(fmt.Errorf("%v record after the handshake: %w", typ, alert.ErrUnexpectedMessage))
+	}
+}
+
+// failRead sends the alert for a read-side failure. c.in is held.
+func (c *Conn) failRead(err error) error {
+	c.out.Lock()
+	defer c.out.Unlock()
+	err = c.fail(err)
+	c.out.err = err
+	return err
+}
+
+// handlePostHandshake processes a message after the handshake (RFC 8446
+// §4.6). c.in is held.
+func (c *Conn) handlePostHandshake(msg []byte) error {
+	switch msg[0] {
+	case wire.TypeNewSessionTicket:
+		if !c.isClient {
+			return fmt.Errorf("client sent NewSessionTicket: %w", alert.ErrUnexpectedMessage)
+		}
+		// Parsed for validity; resumption is its own issue and the ticket
+		// is not kept.
+		if _, err := wire.ParseNewSessionTicket(msg); err != nil {
+			return fmt.Errorf("parsing NewSessionTicket: %w", err)
+		}
+		return nil
+	case wire.TypeKeyUpdate:
+		ku, err := wire.ParseKeyUpdate(msg)
+		if err != nil {
+			return fmt.Errorf("parsing KeyUpdate: %w", err)
+		}
+		if c.in.msgs.Buffered() > 0 {
+			return fmt.Errorf("KeyUpdate not at a record boundary: %w", alert.ErrUnexpectedMessage)
+		}
+		if err := c.rotateRead(); err != nil {
+			return err
+		}
+		if ku.UpdateRequested {
+			c.out.Lock()
+			defer c.out.Unlock()
+			return c.sendKeyUpdateLocked(false)
+		}
+		return nil
+	}
+	return fmt.Errorf("handshake message type %d after the handshake: %w", msg[0], alert.ErrUnexpectedMessage)
+}
+
+// peerSecret and ownSecret are the application traffic secrets by
+// direction.
+func (c *Conn) peerSecret() **mem.Secret {
+	if c.isClient {
+		return &c.state.ServerTrafficSecret
+	}
+	return &c.state.ClientTrafficSecret
+}
+
+func (c *Conn) ownSecret() **mem.Secret {
+	if c.isClient {
+		return &c.state.ClientTrafficSecret
+	}
+	return &c.state.ServerTrafficSecret
+}
+
+// nextSecret replaces *cur with application_traffic_secret_N+1 (RFC 8446
+// §7.2), wiping the old one.
+func (c *Conn) nextSecret(cur **mem.Secret) error {
+	h := c.state.Suite.Hash
+	next, err := mem.New(h.Size())
+	if err != nil {
+		return err
+	}
+	if err := hkdf.NextTrafficSecret(h, next, *cur); err != nil {
+		next.Free()
+		return err
+	}
+	(*cur).Free()
+	*cur = next
+	return nil
+}
+
+// rotateRead moves the read direction to the peer's next key. c.in is held.
+func (c *Conn) rotateRead() error {
+	s := c.peerSecret()
+	if err := c.nextSecret(s); err != nil {
+		return err
+	}
+	o, err := tls13.NewProtection(c.state.Suite, *s)
+	if err != nil {
+		return err
+	}
+	c.in.rl.SetOpener(o, record.MaxBody13)
+	return nil
+}
+
+// sendKeyUpdateLocked sends KeyUpdate and moves the write direction to the
+// next key. c.out is held.
+func (c *Conn) sendKeyUpdateLocked(requestPeer bool) error {
+	if c.out.err != nil {
+		return c.out.err
+	}
+	ku := &wire.KeyUpdate{UpdateRequested: requestPeer}
+	raw, err := ku.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := c.out.rl.Append(record.TypeHandshake, raw); err != nil {
+		return err
+	}
+	if err := c.out.rl.Flush(); err != nil {
+		return err
+	}
+	s := c.ownSecret()
+	if err := c.nextSecret(s); err != nil {
+		return err
+	}
+	w, err := tls13.NewProtection(c.state.Suite, *s)
+	if err != nil {
+		return err
+	}
+	c.out.rl.SetSealer(w)
+	return nil
+}
+
+// KeyUpdate sends a KeyUpdate (RFC 8446 §4.6.3), moving this side's
+// writes to a new key; with requestPeer the peer is asked to do the same.
+func (c *Conn) KeyUpdate(requestPeer bool) error {
+	if err := c.Handshake(); err != nil {
+		return err
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	return c.sendKeyUpdateLocked(requestPeer)
+}
+
+// maxWriteBatch is how much application data one flush carries.
+const maxWriteBatch = 4 * record.MaxPlaintext
+
+// Write writes application data in records of at most 16 KiB, running
+// the handshake first if needed. A key nearing its usage limit is
+// replaced by a KeyUpdate before more is sealed.
+func (c *Conn) Write(b []byte) (int, error) {
+	if err := c.Handshake(); err != nil {
+		return 0, err
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	if c.out.err != nil {
+		return 0, c.out.err
+	}
+	n := 0
+	for len(b) > 0 {
+		if c.out.rl.NeedsKeyUpdate() {
+			if err := c.sendKeyUpdateLocked(false); err != nil {
+				c.out.err = err
+				return n, err
+			}
+		}
+		chunk := b[:min(len(b), maxWriteBatch)]
+		if err := c.out.rl.Append(record.TypeApplicationData, chunk); err != nil {
+			c.out.err = err
+			return n, err
+		}
+		if err := c.out.rl.Flush(); err != nil {
+			c.out.err = err
+			return n, err
+		}
+		n += len(chunk)
+		b = b[len(chunk):]
+	}
+	return n, nil
+}
+
+// ErrClosed is returned by writes after CloseWrite or Close.
+var ErrClosed = errors.New("holdfast: connection closed for writing")
+
+// CloseWrite sends close_notify and stops writing, leaving the read side
+// open (half-close, RFC 8446 §6.1).
+func (c *Conn) CloseWrite() error {
+	if !c.handshakeDone.Load() {
+		return errors.New("holdfast: CloseWrite before the handshake completed")
+	}
+	c.out.Lock()
+	defer c.out.Unlock()
+	if c.out.err != nil {
+		return nil
+	}
+	c.sendAlertLocked(alert.CloseNotify)
+	c.out.err = ErrClosed
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// Close sends close_notify (if the handshake completed), closes the
+// underlying connection and wipes every secret the connection holds. It is
+// safe to call more than once.
+func (c *Conn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		if c.handshakeDone.Load() {
+			// Bound the close_notify so a stalled peer cannot hang Close.
+			c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			c.out.Lock()
+			if c.out.err == nil {
+				c.sendAlertLocked(alert.CloseNotify)
+				c.out.err = ErrClosed
+			}
+			c.out.Unlock()
+		}
+		err = c.conn.Close()
+		// Closing the socket unblocks a Read in progress; then the
+		// secrets can be wiped under both locks.
+		c.handshakeMu.Lock()
+		c.in.Lock()
+		c.out.Lock()
+		c.in.rl.Close()
+		c.out.rl.Close()
+		c.state.Free()
+		c.in.pending = nil
+		c.out.Unlock()
+		c.in.Unlock()
+		c.handshakeMu.Unlock()
+	})
+	return err
+}
+
+// ConnectionState describes a completed handshake.
+type ConnectionState struct {
+	Version            uint16
+	HandshakeComplete  bool
+	CipherSuite        uint16
+	CurveID            CurveID
+	NegotiatedProtocol string
+	ServerName         string
+	PeerCertificates   []*x509.Certificate
+	VerifiedChains     [][]*x509.Certificate
+	DidHelloRetry      bool
+}
+
+// ConnectionState returns the connection's negotiated parameters.
+func (c *Conn) ConnectionState() ConnectionState {
+	c.handshakeMu.Lock()
+	defer c.handshakeMu.Unlock()
+	if !c.handshakeDone.Load() || c.state == nil {
+		return ConnectionState{}
+	}
+	st := c.state
+	return ConnectionState{
+		Version:            VersionTLS13,
+		HandshakeComplete:  true,
+		CipherSuite:        st.Suite.ID,
+		CurveID:            CurveID(st.Group),
+		NegotiatedProtocol: st.ALPN,
+		ServerName:         st.ServerName,
+		PeerCertificates:   st.PeerCertificates,
+		VerifiedChains:     st.VerifiedChains,
+		DidHelloRetry:      st.DidHRR,
+	}
+}
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline. A write that times out leaves
+// the connection unusable for further writes.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+var _ io.ReadWriteCloser = (*Conn)(nil)

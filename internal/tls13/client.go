@@ -1,0 +1,489 @@
+package tls13
+
+import (
+	"context"
+	"crypto/hmac"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/holdfast-tls/holdfast/hkdf"
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// clientHandshake is the client's side of one TLS 1.3 handshake.
+type clientHandshake struct {
+	p  *Params
+	tr Transport
+
+	hello      *wire.ClientHello
+	shares     []*kex.Private
+	server     *wire.ServerHello
+	suite      Suite
+	group      kex.Group
+	didHRR     bool
+	transcript transcript
+	certReq    *wire.CertificateRequest
+
+	shared   *mem.Secret
+	hs       *hkdf.HandshakeSecret
+	ms       *hkdf.MasterSecret
+	clientHS *mem.Secret
+	serverHS *mem.Secret
+	state    State
+}
+
+// ClientHandshake runs the client side of a TLS 1.3 handshake. On
+// success the State's secrets belong to the caller.
+func ClientHandshake(ctx context.Context, p *Params, tr Transport) (*State, error) {
+	hs := &clientHandshake{p: p, tr: tr}
+	defer hs.free()
+	if err := hs.handshake(ctx); err != nil {
+		hs.state.Free()
+		return nil, err
+	}
+	st := hs.state
+	return &st, nil
+}
+
+// handshake follows RFC 8446 §2, Figure 1, from the client's side.
+func (hs *clientHandshake) handshake(ctx context.Context) error {
+	if err := hs.sendClientHello(); err != nil {
+		return err
+	}
+	if err := hs.readServerHello(ctx); err != nil {
+		return err
+	}
+	if err := hs.readEncryptedExtensions(ctx); err != nil {
+		return err
+	}
+	if err := hs.readCertificates(ctx); err != nil {
+		return err
+	}
+	if err := hs.readServerFinished(ctx); err != nil {
+		return err
+	}
+	return hs.sendClientFlight(ctx)
+}
+
+func (hs *clientHandshake) free() {
+	for _, s := range hs.shares {
+		s.Free()
+	}
+	hs.shares = nil
+	hs.shared.Free()
+	hs.hs.Free()
+	hs.ms.Free()
+	hs.clientHS.Free()
+	hs.serverHS.Free()
+}
+
+// sendClientHello offers TLS 1.3 with key shares for the first groups
+// (RFC 8446 §4.1.2).
+func (hs *clientHandshake) sendClientHello() error {
+	ch := &wire.ClientHello{
+		Vers:                0x0303,
+		SessionID:           make([]byte, 32),
+		CipherSuites:        hs.p.Suites,
+		CompressionMethods:  []byte{0},
+		ServerName:          hs.p.ServerName,
+		SupportedVersions:   []uint16{0x0304},
+		SignatureAlgorithms: fromSchemes(sigscheme.Supported13()),
+		ALPN:                hs.p.NextProtos,
+	}
+	for _, g := range hs.p.Groups {
+		ch.SupportedGroups = append(ch.SupportedGroups, uint16(g))
+	}
+	// A random legacy session ID makes middleboxes treat the handshake
+	// as TLS 1.2 resumption (RFC 8446 §D.4).
+	if _, err := io.ReadFull(hs.p.Rand, ch.SessionID); err != nil {
+		return fmt.Errorf("reading randomness: %w", err)
+	}
+	if _, err := io.ReadFull(hs.p.Rand, ch.Random[:]); err != nil {
+		return fmt.Errorf("reading randomness: %w", err)
+	}
+	n := max(1, min(hs.p.KeyShares, len(hs.p.Groups)))
+	for _, g := range hs.p.Groups[:n] {
+		if err := hs.addShare(ch, g); err != nil {
+			return err
+		}
+	}
+	return hs.writeHello(ch)
+}
+
+func (hs *clientHandshake) addShare(ch *wire.ClientHello, g kex.Group) error {
+	priv, err := kex.Generate(g)
+	if err != nil {
+		return err
+	}
+	hs.shares = append(hs.shares, priv)
+	ch.KeyShares = append(ch.KeyShares, wire.KeyShare{Group: uint16(g), Data: priv.Public()})
+	return nil
+}
+
+func (hs *clientHandshake) writeHello(ch *wire.ClientHello) error {
+	raw, err := ch.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.hello = ch
+	hs.transcript.add(raw)
+	if err := hs.tr.WriteHandshake(raw); err != nil {
+		return err
+	}
+	return hs.tr.Flush()
+}
+
+// readServerHello reads the ServerHello, answering one HelloRetryRequest,
+// and derives the handshake keys (RFC 8446 §4.1.3, §4.1.4).
+func (hs *clientHandshake) readServerHello(ctx context.Context) error {
+	sh, err := expectMsg(ctx, hs.tr, wire.TypeServerHello, "ServerHello", wire.ParseServerHello)
+	if err != nil {
+		return err
+	}
+	if err := hs.checkServerHello(sh); err != nil {
+		return err
+	}
+	if sh.IsHelloRetryRequest() {
+		if err := hs.retry(sh); err != nil {
+			return err
+		}
+		if sh, err = expectMsg(ctx, hs.tr, wire.TypeServerHello, "ServerHello", wire.ParseServerHello); err != nil {
+			return err
+		}
+		if err := hs.checkServerHello(sh); err != nil {
+			return err
+		}
+		if sh.IsHelloRetryRequest() {
+			return fmt.Errorf("second HelloRetryRequest: %w", alert.ErrUnexpectedMessage)
+		}
+		if sh.CipherSuite != hs.suite.ID {
+			return fmt.Errorf("ServerHello changed the suite chosen in HelloRetryRequest: %w", alert.ErrIllegalParameter)
+		}
+	}
+	hs.server = sh
+	if hs.transcript.h == nil {
+		hs.transcript.start(hs.suite.Hash)
+	}
+	hs.transcript.add(sh.Raw)
+
+	var priv *kex.Private
+	for _, s := range hs.shares {
+		if uint16(s.Group()) == sh.KeyShare.Group {
+			priv = s
+		}
+	}
+	if priv == nil {
+		return fmt.Errorf("server chose group %#04x, which the client sent no share for: %w", sh.KeyShare.Group, alert.ErrIllegalParameter)
+	}
+	hs.group = priv.Group()
+	if hs.shared, err = priv.Shared(sh.KeyShare.Data); err != nil {
+		return err
+	}
+	for _, s := range hs.shares {
+		s.Free()
+	}
+	hs.shares = nil
+	return hs.deriveHandshakeKeys()
+}
+
+// checkServerHello applies the checks every ServerHello and
+// HelloRetryRequest must pass.
+func (hs *clientHandshake) checkServerHello(sh *wire.ServerHello) error {
+	if sh.SupportedVersion != 0x0304 {
+		// Downgrade to TLS 1.2 is refused until the TLS 1.2 engine lands;
+		// then the RFC 8446 §4.1.3 sentinel check belongs here.
+		return fmt.Errorf("server selected version %#04x: %w", sh.SupportedVersion, alert.ErrProtocolVersion)
+	}
+	if !slices.Equal(sh.SessionID, hs.hello.SessionID) {
+		return fmt.Errorf("ServerHello does not echo the session ID: %w", alert.ErrIllegalParameter)
+	}
+	if sh.CompressionMethod != 0 {
+		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
+	}
+	s, ok := SuiteByID(sh.CipherSuite)
+	if !ok || !isOneOf(sh.CipherSuite, hs.p.Suites) {
+		return fmt.Errorf("server chose suite %#04x, which the client did not offer: %w", sh.CipherSuite, alert.ErrIllegalParameter)
+	}
+	hs.suite = s
+	return nil
+}
+
+// retry answers a HelloRetryRequest with a second ClientHello carrying a
+// share for the group the server named (RFC 8446 §4.1.4).
+func (hs *clientHandshake) retry(hrr *wire.ServerHello) error {
+	g := kex.Group(hrr.HRRSelectedGroup)
+	if !isOneOf(g, hs.p.Groups) {
+		return fmt.Errorf("HelloRetryRequest names group %v, which the client did not offer: %w", g, alert.ErrIllegalParameter)
+	}
+	for _, s := range hs.shares {
+		if s.Group() == g {
+			return fmt.Errorf("HelloRetryRequest names group %v, which the client already sent: %w", g, alert.ErrIllegalParameter)
+		}
+		s.Free()
+	}
+	hs.shares = nil
+	hs.didHRR = true
+	hs.transcript.start(hs.suite.Hash)
+	hs.transcript.restartAfterRetry(hs.suite.Hash)
+	hs.transcript.add(hrr.Raw)
+
+	ch := *hs.hello
+	ch.Raw = nil
+	ch.KeyShares = nil
+	ch.Cookie = hrr.Cookie
+	if err := hs.addShare(&ch, g); err != nil {
+		return err
+	}
+	if err := hs.tr.WriteChangeCipherSpec(); err != nil {
+		return err
+	}
+	return hs.writeHello(&ch)
+}
+
+func (hs *clientHandshake) deriveHandshakeKeys() error {
+	early, err := hkdf.NewEarlySecret(hs.suite.Hash, nil)
+	if err != nil {
+		return err
+	}
+	defer early.Free()
+	if hs.hs, err = early.Handshake(hs.shared); err != nil {
+		return err
+	}
+	hs.shared.Free()
+	hs.shared = nil
+	th := hs.transcript.sum()
+	if hs.clientHS, err = hs.hs.ClientTrafficSecret(th); err != nil {
+		return err
+	}
+	if hs.serverHS, err = hs.hs.ServerTrafficSecret(th); err != nil {
+		return err
+	}
+	if err := logKey(hs.p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.clientHS); err != nil {
+		return err
+	}
+	if err := logKey(hs.p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.serverHS); err != nil {
+		return err
+	}
+	r, err := NewProtection(hs.suite, hs.serverHS)
+	if err != nil {
+		return err
+	}
+	if err := hs.tr.SetReadProtection(r); err != nil {
+		return err
+	}
+	// Protect writes from here on too, so an alert about the server's
+	// flight goes out under the handshake key the server now reads with.
+	// The middlebox change_cipher_spec is sent first, unprotected.
+	if !hs.didHRR {
+		if err := hs.tr.WriteChangeCipherSpec(); err != nil {
+			return err
+		}
+	}
+	w, err := NewProtection(hs.suite, hs.clientHS)
+	if err != nil {
+		return err
+	}
+	hs.tr.SetWriteProtection(w)
+	return nil
+}
+
+// readEncryptedExtensions checks that the server accepted only what was
+// offered (RFC 8446 §4.3.1).
+func (hs *clientHandshake) readEncryptedExtensions(ctx context.Context) error {
+	ee, err := expectMsg(ctx, hs.tr, wire.TypeEncryptedExtensions, "EncryptedExtensions", wire.ParseEncryptedExtensions)
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(ee.Raw)
+	if ee.ALPN != "" {
+		if !slices.Contains(hs.p.NextProtos, ee.ALPN) {
+			return fmt.Errorf("server selected ALPN %q, which the client did not offer: %w", ee.ALPN, alert.ErrIllegalParameter)
+		}
+		hs.state.ALPN = ee.ALPN
+	}
+	return nil
+}
+
+// readCertificates reads an optional CertificateRequest, then the
+// server's Certificate and CertificateVerify, verifying the chain and the
+// signature (RFC 8446 §4.3.2, §4.4.2, §4.4.3).
+func (hs *clientHandshake) readCertificates(ctx context.Context) error {
+	msg, err := hs.tr.ReadHandshake(ctx)
+	if err != nil {
+		return err
+	}
+	if len(msg) > 0 && msg[0] == wire.TypeCertificateRequest {
+		if hs.certReq, err = wire.ParseCertificateRequest(msg); err != nil {
+			return fmt.Errorf("parsing CertificateRequest: %w", err)
+		}
+		hs.transcript.add(hs.certReq.Raw)
+		if msg, err = hs.tr.ReadHandshake(ctx); err != nil {
+			return err
+		}
+	}
+	if len(msg) == 0 || msg[0] != wire.TypeCertificate {
+		return unexpected("Certificate", msg)
+	}
+	cm, err := wire.ParseCertificate(msg)
+	if err != nil {
+		return fmt.Errorf("parsing Certificate: %w", err)
+	}
+	if len(cm.RequestContext) != 0 {
+		return fmt.Errorf("server Certificate with a request context: %w", alert.ErrIllegalParameter)
+	}
+	if len(cm.Entries) == 0 {
+		return fmt.Errorf("server sent no certificate: %w", alert.ErrDecode)
+	}
+	hs.transcript.add(cm.Raw)
+	raw := make([][]byte, len(cm.Entries))
+	for i, e := range cm.Entries {
+		raw[i] = e.Data
+	}
+	certs, chains, err := verifyChain(hs.p, raw, true)
+	if err != nil {
+		return err
+	}
+	hs.state.PeerCertificates, hs.state.VerifiedChains = certs, chains
+
+	cv, err := expectMsg(ctx, hs.tr, wire.TypeCertificateVerify, "CertificateVerify", wire.ParseCertificateVerify)
+	if err != nil {
+		return err
+	}
+	scheme := sigscheme.Scheme(cv.Algorithm)
+	if err := verifyCertificateVerify(certs[0], scheme, signedContent(true, hs.transcript.sum()), cv.Signature); err != nil {
+		return fmt.Errorf("server CertificateVerify: %w", err)
+	}
+	hs.transcript.add(cv.Raw)
+	return nil
+}
+
+// readServerFinished checks the server's Finished and derives the
+// application traffic secrets (RFC 8446 §4.4.4, §7.1).
+func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
+	fin, err := expectMsg(ctx, hs.tr, wire.TypeFinished, "Finished", wire.ParseFinished)
+	if err != nil {
+		return err
+	}
+	want, err := finishedMAC(hs.suite, hs.serverHS, hs.transcript.sum())
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(want, fin.VerifyData) {
+		return fmt.Errorf("server Finished does not match the transcript: %w", alert.ErrDecryptError)
+	}
+	hs.transcript.add(fin.Raw)
+	if hs.ms, err = hs.hs.Master(); err != nil {
+		return err
+	}
+	hs.hs = nil
+	th := hs.transcript.sum()
+	st := &hs.state
+	if st.ClientTrafficSecret, err = hs.ms.ClientTrafficSecret(th); err != nil {
+		return err
+	}
+	if st.ServerTrafficSecret, err = hs.ms.ServerTrafficSecret(th); err != nil {
+		return err
+	}
+	if st.ExporterSecret, err = hs.ms.ExporterMasterSecret(th); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		label string
+		s     *mem.Secret
+	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
+		if err := logKey(hs.p.KeyLog, l.label, hs.hello.Random[:], l.s); err != nil {
+			return err
+		}
+	}
+	hs.ms.Free()
+	hs.ms = nil
+	return nil
+}
+
+// sendClientFlight sends the client's certificate if one was requested and
+// Finished (the change_cipher_spec is already queued), then switches both
+// directions to the application keys.
+func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
+	if hs.certReq != nil {
+		if err := hs.sendClientCertificate(ctx); err != nil {
+			return err
+		}
+	}
+	verify, err := finishedMAC(hs.suite, hs.clientHS, hs.transcript.sum())
+	if err != nil {
+		return err
+	}
+	fin := &wire.Finished{VerifyData: verify}
+	raw, err := fin.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	if err := hs.tr.WriteHandshake(raw); err != nil {
+		return err
+	}
+	if err := hs.tr.Flush(); err != nil {
+		return err
+	}
+	w, err := NewProtection(hs.suite, hs.state.ClientTrafficSecret)
+	if err != nil {
+		return err
+	}
+	hs.tr.SetWriteProtection(w)
+	r, err := NewProtection(hs.suite, hs.state.ServerTrafficSecret)
+	if err != nil {
+		return err
+	}
+	if err := hs.tr.SetReadProtection(r); err != nil {
+		return err
+	}
+	hs.state.Suite, hs.state.Group, hs.state.DidHRR, hs.state.ServerName = hs.suite, hs.group, hs.didHRR, hs.p.ServerName
+	return nil
+}
+
+// sendClientCertificate sends the client's chain (possibly empty) and, if
+// it has one the server can accept, a CertificateVerify signed through the
+// key backend.
+func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
+	peer := toSchemes(hs.certReq.SignatureAlgorithms)
+	var chosen *Certificate
+	var scheme sigscheme.Scheme
+	for _, c := range hs.p.ClientCertificates {
+		if s, err := sigscheme.Choose(sigscheme.VersionTLS13, c.certKey(), peer, sigscheme.Supported13()); err == nil {
+			chosen, scheme = c, s
+			break
+		}
+	}
+	cm := &wire.Certificate{RequestContext: hs.certReq.Context}
+	if chosen != nil {
+		for _, der := range chosen.Chain {
+			cm.Entries = append(cm.Entries, wire.CertificateEntry{Data: der})
+		}
+	}
+	raw, err := cm.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	if err := hs.tr.WriteHandshake(raw); err != nil {
+		return err
+	}
+	if chosen == nil {
+		return nil
+	}
+	sig, err := sigscheme.Sign(ctx, chosen.Signer, scheme, signedContent(false, hs.transcript.sum()))
+	if err != nil {
+		return fmt.Errorf("signing client CertificateVerify with %v: %w", scheme, err)
+	}
+	cv := &wire.CertificateVerify{Algorithm: uint16(scheme), Signature: sig}
+	if raw, err = cv.Marshal(); err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	return hs.tr.WriteHandshake(raw)
+}

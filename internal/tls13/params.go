@@ -1,0 +1,62 @@
+package tls13
+
+import (
+	"crypto"
+	"crypto/x509"
+	"io"
+	"time"
+
+	"github.com/holdfast-tls/holdfast/internal/kex"
+)
+
+// Certificate is a certificate chain and the signer for its leaf's key.
+type Certificate struct {
+	Chain  [][]byte          // DER, leaf first
+	Leaf   *x509.Certificate // parsed Chain[0]
+	Signer crypto.Signer     // the leaf's private key, in a backend
+}
+
+// ClientAuth is the server's policy for client certificates.
+type ClientAuth int
+
+const (
+	NoClientCert ClientAuth = iota
+	RequestClientCert
+	RequireAnyClientCert
+	VerifyClientCertIfGiven
+	RequireAndVerifyClientCert
+)
+
+// Params is the immutable configuration of one handshake, resolved by the
+// public API from its Config. Nothing in it is modified by the engine.
+type Params struct {
+	Rand io.Reader
+	Time func() time.Time
+
+	Suites []uint16    // in preference order
+	Groups []kex.Group // in preference order
+	// KeyShares is how many of the first Groups a client sends shares
+	// for in its first ClientHello (at least 1).
+	KeyShares  int
+	NextProtos []string // ALPN, in preference order
+
+	// Server side.
+	Certificates []*Certificate
+	ClientAuth   ClientAuth
+	ClientCAs    *x509.CertPool
+
+	// Client side.
+	ServerName         string
+	Roots              *x509.CertPool
+	InsecureSkipVerify bool
+	ClientCertificates []*Certificate
+
+	// VerifyPeer, if set, runs after the chain is verified (or instead of
+	// it with InsecureSkipVerify) with the peer's chain and the verified
+	// chains; an error aborts the handshake with bad_certificate.
+	VerifyPeer func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+
+	// KeyLog receives the traffic secrets in the NSS key log format, for
+	// debugging with Wireshark. It defeats the memory promise by design.
+	KeyLog io.Writer
+}

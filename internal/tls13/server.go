@@ -1,0 +1,524 @@
+package tls13
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/holdfast-tls/holdfast/hkdf"
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// serverHandshake is the server's side of one TLS 1.3 handshake. Its
+// fields are filled in message order; secrets are freed as soon as the
+// schedule moves past them and, on any failure, by free().
+type serverHandshake struct {
+	p  *Params
+	tr Transport
+
+	hello      *wire.ClientHello
+	suite      Suite
+	group      kex.Group
+	cert       *Certificate
+	scheme     sigscheme.Scheme
+	alpn       string
+	didHRR     bool
+	transcript transcript
+
+	shared      *mem.Secret
+	serverShare []byte
+	hs          *hkdf.HandshakeSecret
+	ms          *hkdf.MasterSecret
+	clientHS    *mem.Secret
+	serverHS    *mem.Secret
+	state       State
+	peerCerts   [][]byte
+}
+
+// ServerHandshake runs the server side of a TLS 1.3 handshake whose
+// ClientHello has already been read and parsed (the connection reads it to
+// choose between TLS 1.3 and TLS 1.2). On success the State's secrets
+// belong to the caller.
+func ServerHandshake(ctx context.Context, p *Params, tr Transport, hello *wire.ClientHello) (*State, error) {
+	hs := &serverHandshake{p: p, tr: tr, hello: hello}
+	defer hs.free()
+	if err := hs.handshake(ctx); err != nil {
+		hs.state.Free()
+		return nil, err
+	}
+	st := hs.state
+	return &st, nil
+}
+
+// handshake follows RFC 8446 §2, Figure 1, from the server's side.
+func (hs *serverHandshake) handshake(ctx context.Context) error {
+	if err := hs.processClientHello(ctx); err != nil {
+		return err
+	}
+	if err := hs.sendServerHello(); err != nil {
+		return err
+	}
+	if err := hs.sendEncryptedExtensions(); err != nil {
+		return err
+	}
+	if err := hs.sendCertificateRequest(); err != nil {
+		return err
+	}
+	if err := hs.sendCertificate(); err != nil {
+		return err
+	}
+	if err := hs.sendCertificateVerify(ctx); err != nil {
+		return err
+	}
+	if err := hs.sendFinished(); err != nil {
+		return err
+	}
+	if err := hs.readClientCertificate(ctx); err != nil {
+		return err
+	}
+	return hs.readClientFinished(ctx)
+}
+
+func (hs *serverHandshake) free() {
+	hs.shared.Free()
+	hs.hs.Free()
+	hs.ms.Free()
+	hs.clientHS.Free()
+	hs.serverHS.Free()
+}
+
+// processClientHello negotiates the suite, group, certificate, signature
+// scheme and ALPN (RFC 8446 §4.1.1), asking for a new ClientHello once if
+// the client sent no share for a group both sides support.
+func (hs *serverHandshake) processClientHello(ctx context.Context) error {
+	ch := hs.hello
+	if !isOneOf(uint16(0x0304), ch.SupportedVersions) {
+		return fmt.Errorf("client does not offer TLS 1.3: %w", alert.ErrProtocolVersion)
+	}
+	if len(ch.CompressionMethods) != 1 || ch.CompressionMethods[0] != 0 {
+		return fmt.Errorf("TLS 1.3 ClientHello with compression methods %v: %w", ch.CompressionMethods, alert.ErrIllegalParameter)
+	}
+	var ok bool
+	for _, id := range hs.p.Suites {
+		if isOneOf(id, ch.CipherSuites) {
+			hs.suite, ok = SuiteByID(id)
+			break
+		}
+	}
+	if !ok {
+		return fmt.Errorf("no cipher suite in common (client offered %#04x): %w", ch.CipherSuites, alert.ErrHandshakeFailure)
+	}
+	hs.transcript.start(hs.suite.Hash)
+	hs.transcript.add(ch.Raw)
+
+	if len(ch.SignatureAlgorithms) == 0 {
+		return fmt.Errorf("ClientHello without signature_algorithms: %w", alert.ErrMissingExtension)
+	}
+	if err := hs.pickCertificate(); err != nil {
+		return err
+	}
+	if err := hs.pickALPN(); err != nil {
+		return err
+	}
+	share, err := hs.pickGroup()
+	if err != nil {
+		return err
+	}
+	if share == nil {
+		if err := hs.sendHelloRetryRequest(); err != nil {
+			return err
+		}
+		if share, err = hs.readSecondClientHello(ctx); err != nil {
+			return err
+		}
+	}
+	serverShare, shared, err := kex.Respond(hs.group, share)
+	if err != nil {
+		return err
+	}
+	hs.shared = shared
+	hs.serverShare = serverShare
+	return nil
+}
+
+// pickGroup returns the client's share for the most preferred group that
+// the client sent one for, or nil with hs.group set to the group a
+// HelloRetryRequest should ask for.
+func (hs *serverHandshake) pickGroup() ([]byte, error) {
+	ch := hs.hello
+	for _, g := range hs.p.Groups {
+		for _, ks := range ch.KeyShares {
+			if kex.Group(ks.Group) == g && isOneOf(uint16(g), ch.SupportedGroups) {
+				hs.group = g
+				return ks.Data, nil
+			}
+		}
+	}
+	for _, g := range hs.p.Groups {
+		if isOneOf(uint16(g), ch.SupportedGroups) {
+			hs.group = g
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("no key exchange group in common (client offered %#04x): %w", ch.SupportedGroups, alert.ErrHandshakeFailure)
+}
+
+// pickCertificate chooses the chain for the requested server name and a
+// signature scheme its key can make and the client accepts.
+func (hs *serverHandshake) pickCertificate() error {
+	if len(hs.p.Certificates) == 0 {
+		return fmt.Errorf("server has no certificate configured: %w", alert.ErrHandshakeFailure)
+	}
+	ch := hs.hello
+	candidates := hs.p.Certificates
+	if ch.ServerName != "" {
+		var named []*Certificate
+		for _, c := range candidates {
+			if c.Leaf != nil && c.Leaf.VerifyHostname(ch.ServerName) == nil {
+				named = append(named, c)
+			}
+		}
+		if len(named) > 0 {
+			candidates = named
+		}
+	}
+	peer := toSchemes(ch.SignatureAlgorithms)
+	var firstErr error
+	for _, c := range candidates {
+		scheme, err := sigscheme.Choose(sigscheme.VersionTLS13, c.certKey(), peer, sigscheme.Supported13())
+		if err == nil {
+			hs.cert, hs.scheme = c, scheme
+			hs.state.ServerName = ch.ServerName
+			return nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func toSchemes(list []uint16) []sigscheme.Scheme {
+	out := make([]sigscheme.Scheme, len(list))
+	for i, v := range list {
+		out[i] = sigscheme.Scheme(v)
+	}
+	return out
+}
+
+// pickALPN chooses the server's most preferred protocol the client offers
+// (RFC 7301 §3.2); with protocols on both sides and none in common the
+// handshake fails with no_application_protocol.
+func (hs *serverHandshake) pickALPN() error {
+	if len(hs.p.NextProtos) == 0 || len(hs.hello.ALPN) == 0 {
+		return nil
+	}
+	for _, proto := range hs.p.NextProtos {
+		if slices.Contains(hs.hello.ALPN, proto) {
+			hs.alpn = proto
+			return nil
+		}
+	}
+	return fmt.Errorf("client offers ALPN %q, server supports %q: %w", hs.hello.ALPN, hs.p.NextProtos, alert.ErrNoApplicationProtocol)
+}
+
+// sendHelloRetryRequest asks for a share for hs.group (RFC 8446 §4.1.4).
+func (hs *serverHandshake) sendHelloRetryRequest() error {
+	hrr := &wire.ServerHello{
+		Vers:             0x0303,
+		Random:           wire.HelloRetryRequestRandom,
+		SessionID:        hs.hello.SessionID,
+		CipherSuite:      hs.suite.ID,
+		SupportedVersion: 0x0304,
+		HRRSelectedGroup: uint16(hs.group),
+	}
+	raw, err := hrr.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.restartAfterRetry(hs.suite.Hash)
+	hs.transcript.add(raw)
+	if err := hs.tr.WriteHandshake(raw); err != nil {
+		return err
+	}
+	if len(hs.hello.SessionID) > 0 {
+		if err := hs.tr.WriteChangeCipherSpec(); err != nil {
+			return err
+		}
+	}
+	hs.didHRR = true
+	return hs.tr.Flush()
+}
+
+// readSecondClientHello reads the ClientHello that answers a
+// HelloRetryRequest and checks it changed only what §4.1.2 allows.
+func (hs *serverHandshake) readSecondClientHello(ctx context.Context) ([]byte, error) {
+	ch, err := expectMsg(ctx, hs.tr, wire.TypeClientHello, "second ClientHello", wire.ParseClientHello)
+	if err != nil {
+		return nil, err
+	}
+	first := hs.hello
+	if len(ch.KeyShares) != 1 || kex.Group(ch.KeyShares[0].Group) != hs.group {
+		return nil, fmt.Errorf("second ClientHello does not carry exactly one share for %v: %w", hs.group, alert.ErrIllegalParameter)
+	}
+	if !slices.Equal(ch.CipherSuites, first.CipherSuites) || !slices.Equal(ch.SessionID, first.SessionID) ||
+		ch.ServerName != first.ServerName || !slices.Equal(ch.SupportedVersions, first.SupportedVersions) ||
+		!slices.Equal(ch.ALPN, first.ALPN) || len(ch.Cookie) != 0 {
+		return nil, fmt.Errorf("second ClientHello changed more than its key share: %w", alert.ErrIllegalParameter)
+	}
+	hs.hello = ch
+	hs.transcript.add(ch.Raw)
+	return ch.KeyShares[0].Data, nil
+}
+
+// sendServerHello sends the ServerHello, derives the handshake secrets and
+// switches both directions to the handshake keys (RFC 8446 §4.1.3, §7.1).
+func (hs *serverHandshake) sendServerHello() error {
+	sh := &wire.ServerHello{
+		Vers:             0x0303,
+		SessionID:        hs.hello.SessionID,
+		CipherSuite:      hs.suite.ID,
+		SupportedVersion: 0x0304,
+		KeyShare:         wire.KeyShare{Group: uint16(hs.group), Data: hs.serverShare},
+	}
+	if _, err := io.ReadFull(hs.p.Rand, sh.Random[:]); err != nil {
+		return fmt.Errorf("reading randomness: %w", err)
+	}
+	raw, err := sh.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	if err := hs.tr.WriteHandshake(raw); err != nil {
+		return err
+	}
+	// Middlebox compatibility (RFC 8446 §D.4): a change_cipher_spec after
+	// the first flight when the client sent a legacy session ID, unless
+	// one already followed a HelloRetryRequest.
+	if len(hs.hello.SessionID) > 0 && !hs.didHRR {
+		if err := hs.tr.WriteChangeCipherSpec(); err != nil {
+			return err
+		}
+	}
+
+	early, err := hkdf.NewEarlySecret(hs.suite.Hash, nil)
+	if err != nil {
+		return err
+	}
+	defer early.Free()
+	if hs.hs, err = early.Handshake(hs.shared); err != nil {
+		return err
+	}
+	hs.shared.Free()
+	hs.shared = nil
+	th := hs.transcript.sum()
+	if hs.clientHS, err = hs.hs.ClientTrafficSecret(th); err != nil {
+		return err
+	}
+	if hs.serverHS, err = hs.hs.ServerTrafficSecret(th); err != nil {
+		return err
+	}
+	if err := logKey(hs.p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.clientHS); err != nil {
+		return err
+	}
+	if err := logKey(hs.p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.serverHS); err != nil {
+		return err
+	}
+	w, err := NewProtection(hs.suite, hs.serverHS)
+	if err != nil {
+		return err
+	}
+	hs.tr.SetWriteProtection(w)
+	r, err := NewProtection(hs.suite, hs.clientHS)
+	if err != nil {
+		return err
+	}
+	return hs.tr.SetReadProtection(r)
+}
+
+func (hs *serverHandshake) writeMsg(m interface{ Marshal() ([]byte, error) }) error {
+	raw, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	return hs.tr.WriteHandshake(raw)
+}
+
+func (hs *serverHandshake) sendEncryptedExtensions() error {
+	return hs.writeMsg(&wire.EncryptedExtensions{ALPN: hs.alpn})
+}
+
+func (hs *serverHandshake) requestClientCert() bool { return hs.p.ClientAuth != NoClientCert }
+
+func (hs *serverHandshake) sendCertificateRequest() error {
+	if !hs.requestClientCert() {
+		return nil
+	}
+	req := &wire.CertificateRequest{SignatureAlgorithms: fromSchemes(sigscheme.Supported13())}
+	return hs.writeMsg(req)
+}
+
+func fromSchemes(list []sigscheme.Scheme) []uint16 {
+	out := make([]uint16, len(list))
+	for i, v := range list {
+		out[i] = uint16(v)
+	}
+	return out
+}
+
+func (hs *serverHandshake) sendCertificate() error {
+	msg := &wire.Certificate{}
+	for _, der := range hs.cert.Chain {
+		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
+	}
+	return hs.writeMsg(msg)
+}
+
+// sendCertificateVerify signs the transcript through the key backend,
+// passing it the handshake's context (RFC 8446 §4.4.3).
+func (hs *serverHandshake) sendCertificateVerify(ctx context.Context) error {
+	sig, err := sigscheme.Sign(ctx, hs.cert.Signer, hs.scheme, signedContent(true, hs.transcript.sum()))
+	if err != nil {
+		return fmt.Errorf("signing CertificateVerify with %v: %w", hs.scheme, err)
+	}
+	return hs.writeMsg(&wire.CertificateVerify{Algorithm: uint16(hs.scheme), Signature: sig})
+}
+
+// sendFinished sends the server Finished, flushes the flight, and derives
+// the master secret and the application traffic secrets.
+func (hs *serverHandshake) sendFinished() error {
+	verify, err := finishedMAC(hs.suite, hs.serverHS, hs.transcript.sum())
+	if err != nil {
+		return err
+	}
+	if err := hs.writeMsg(&wire.Finished{VerifyData: verify}); err != nil {
+		return err
+	}
+	if err := hs.tr.Flush(); err != nil {
+		return err
+	}
+	if hs.ms, err = hs.hs.Master(); err != nil {
+		return err
+	}
+	hs.hs = nil
+	th := hs.transcript.sum()
+	st := &hs.state
+	if st.ClientTrafficSecret, err = hs.ms.ClientTrafficSecret(th); err != nil {
+		return err
+	}
+	if st.ServerTrafficSecret, err = hs.ms.ServerTrafficSecret(th); err != nil {
+		return err
+	}
+	if st.ExporterSecret, err = hs.ms.ExporterMasterSecret(th); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		label string
+		s     *mem.Secret
+	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
+		if err := logKey(hs.p.KeyLog, l.label, hs.hello.Random[:], l.s); err != nil {
+			return err
+		}
+	}
+	// The master secret is needed again only for the resumption secret,
+	// which session tickets (their own issue) will derive here.
+	hs.ms.Free()
+	hs.ms = nil
+	w, err := NewProtection(hs.suite, st.ServerTrafficSecret)
+	if err != nil {
+		return err
+	}
+	hs.tr.SetWriteProtection(w)
+	return nil
+}
+
+// readClientCertificate reads the client's Certificate and
+// CertificateVerify when one was requested (RFC 8446 §4.4.2, §4.4.3).
+func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
+	if !hs.requestClientCert() {
+		return nil
+	}
+	cm, err := expectMsg(ctx, hs.tr, wire.TypeCertificate, "client Certificate", wire.ParseCertificate)
+	if err != nil {
+		return err
+	}
+	if len(cm.RequestContext) != 0 {
+		return fmt.Errorf("client Certificate with a request context: %w", alert.ErrIllegalParameter)
+	}
+	hs.transcript.add(cm.Raw)
+	var raw [][]byte
+	for _, e := range cm.Entries {
+		raw = append(raw, e.Data)
+	}
+	if len(raw) == 0 {
+		switch hs.p.ClientAuth {
+		case RequireAnyClientCert, RequireAndVerifyClientCert:
+			return fmt.Errorf("client sent no certificate: %w", alert.ErrCertificateRequired)
+		}
+		return nil
+	}
+	var certs []*x509.Certificate
+	switch hs.p.ClientAuth {
+	case VerifyClientCertIfGiven, RequireAndVerifyClientCert:
+		var chains [][]*x509.Certificate
+		if certs, chains, err = verifyChain(hs.p, raw, false); err != nil {
+			return err
+		}
+		hs.state.VerifiedChains = chains
+	default:
+		// Any certificate is accepted; the application judges it.
+		for i, der := range raw {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return fmt.Errorf("parsing client certificate %d: %v: %w", i, err, alert.ErrBadCertificate)
+			}
+			certs = append(certs, c)
+		}
+	}
+	hs.state.PeerCertificates = certs
+
+	cv, err := expectMsg(ctx, hs.tr, wire.TypeCertificateVerify, "client CertificateVerify", wire.ParseCertificateVerify)
+	if err != nil {
+		return err
+	}
+	scheme := sigscheme.Scheme(cv.Algorithm)
+	if err := verifyCertificateVerify(certs[0], scheme, signedContent(false, hs.transcript.sum()), cv.Signature); err != nil {
+		return fmt.Errorf("client CertificateVerify: %w", err)
+	}
+	hs.transcript.add(cv.Raw)
+	return nil
+}
+
+// readClientFinished checks the client's Finished and switches the read
+// direction to the client's application keys.
+func (hs *serverHandshake) readClientFinished(ctx context.Context) error {
+	fin, err := expectMsg(ctx, hs.tr, wire.TypeFinished, "client Finished", wire.ParseFinished)
+	if err != nil {
+		return err
+	}
+	want, err := finishedMAC(hs.suite, hs.clientHS, hs.transcript.sum())
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(want, fin.VerifyData) {
+		return fmt.Errorf("client Finished does not match the transcript: %w", alert.ErrDecryptError)
+	}
+	hs.transcript.add(fin.Raw)
+	r, err := NewProtection(hs.suite, hs.state.ClientTrafficSecret)
+	if err != nil {
+		return err
+	}
+	if err := hs.tr.SetReadProtection(r); err != nil {
+		return err
+	}
+	hs.state.Suite, hs.state.Group, hs.state.ALPN, hs.state.DidHRR = hs.suite, hs.group, hs.alpn, hs.didHRR
+	return nil
+}
