@@ -202,6 +202,9 @@ func (hs *clientHandshake) checkServerHello(sh *wire.ServerHello) error {
 	if !slices.Equal(sh.SessionID, hs.hello.SessionID) {
 		return fmt.Errorf("ServerHello does not echo the session ID: %w", alert.ErrIllegalParameter)
 	}
+	if len(sh.Unknown) > 0 {
+		return fmt.Errorf("ServerHello carries extension %d, which the client did not offer: %w", sh.Unknown[0].Type, alert.ErrUnsupportedExtension)
+	}
 	if sh.CompressionMethod != 0 {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
 	}
@@ -300,6 +303,15 @@ func (hs *clientHandshake) readEncryptedExtensions(ctx context.Context) error {
 		return err
 	}
 	hs.transcript.add(ee.Raw)
+	// Beyond ALPN, server_name and the server's supported_groups, the
+	// client offered nothing an EncryptedExtensions may answer (RFC 8446
+	// §4.2): early_data or an unknown extension is unsupported_extension.
+	if len(ee.Unknown) > 0 {
+		return fmt.Errorf("EncryptedExtensions carries extension %d, which the client did not offer: %w", ee.Unknown[0].Type, alert.ErrUnsupportedExtension)
+	}
+	if ee.EarlyData {
+		return fmt.Errorf("EncryptedExtensions accepts early data the client did not offer: %w", alert.ErrUnsupportedExtension)
+	}
 	if ee.ALPN != "" {
 		if !slices.Contains(hs.p.NextProtos, ee.ALPN) {
 			return fmt.Errorf("server selected ALPN %q, which the client did not offer: %w", ee.ALPN, alert.ErrIllegalParameter)
@@ -367,6 +379,9 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
 	fin, err := expectMsg(ctx, hs.tr, wire.TypeFinished, "Finished", wire.ParseFinished)
 	if err != nil {
+		return err
+	}
+	if err := checkLen("server Finished", len(fin.VerifyData), hs.suite.Hash.Size()); err != nil {
 		return err
 	}
 	want, err := finishedMAC(hs.suite, hs.serverHS, hs.transcript.sum())

@@ -504,6 +504,9 @@ func (hs *serverHandshake) readClientFinished(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkLen("client Finished", len(fin.VerifyData), hs.suite.Hash.Size()); err != nil {
+		return err
+	}
 	want, err := finishedMAC(hs.suite, hs.clientHS, hs.transcript.sum())
 	if err != nil {
 		return err
