@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"internal/wire":         {"internal/alert"},
 	"internal/tls13":        {"hkdf", "internal/alert", "internal/kex", "internal/record", "internal/sigscheme", "internal/wire", "mem"},
 	".":                     {"hkdf", "internal/alert", "internal/kex", "internal/record", "internal/tls13", "internal/wire", "mem"},
+	"signer":                {"internal/erase", "mem"},
 	"internal/residue":      {"mem"},
 	"internal/layering":     {},
 	"examples/https-server": {"hkdf", "mem"},
