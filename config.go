@@ -209,3 +209,35 @@ func resolveCertificate(c *Certificate, i int) (*tls13.Certificate, error) {
 	}
 	return &tls13.Certificate{Chain: c.Certificate, Leaf: leaf, Signer: c.PrivateKey}, nil
 }
+
+// CipherSuiteName returns the IANA name of a cipher suite, or its number
+// in hex.
+func CipherSuiteName(id uint16) string {
+	if s, ok := tls13.SuiteByID(id); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("0x%04X", id)
+}
+
+// CipherSuiteByName returns the suite with the given IANA name.
+func CipherSuiteByName(name string) (uint16, bool) {
+	for _, id := range tls13.DefaultSuites {
+		if CipherSuiteName(id) == name {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+func (c CurveID) String() string { return kex.Group(c).String() }
+
+// CurveByName returns the group with the given name: X25519, P-256,
+// P-384 or X25519MLKEM768.
+func CurveByName(name string) (CurveID, bool) {
+	for _, g := range defaultGroups {
+		if g.String() == name {
+			return CurveID(g), true
+		}
+	}
+	return 0, false
+}

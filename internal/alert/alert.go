@@ -95,7 +95,7 @@ func (e *Error) Error() string {
 	if e.Err == nil {
 		return "tls: sent alert " + e.Alert.String()
 	}
-	return fmt.Sprintf("tls: sent alert %s: %v", e.Alert, e.Err)
+	return fmt.Sprintf("tls: sent alert %s: %v", e.Alert.String(), e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

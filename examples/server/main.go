@@ -1,0 +1,287 @@
+// Command server is an HTTPS server on Holdfast whose private key stays in
+// a key backend: a file key in locked memory today, an HSM or TPM through
+// the same -key URI as their backends land.
+//
+//	go run ./examples/server                      # self-signed, ephemeral key in locked memory
+//	go run ./examples/server -cert chain.pem -key file:/etc/holdfast/key.pem
+//	curl -k https://127.0.0.1:8443/               # or curl --http2 for h2
+//
+// GET / answers with the negotiated version, cipher suite and group.
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/holdfast-tls/holdfast"
+	"github.com/holdfast-tls/holdfast/signer"
+)
+
+func main() {
+	var (
+		listen   = flag.String("listen", "127.0.0.1:8443", "address to listen on")
+		certFile = flag.String("cert", "", "PEM certificate chain, leaf first (default: a self-signed certificate)")
+		keyURI   = flag.String("key", "", "key URI, e.g. file:/path/key.pem (default: an ephemeral P-256 key in locked memory)")
+		clientCA = flag.String("client-ca", "", "PEM CA bundle; when set, clients must present a certificate it verifies")
+		keylog   = flag.String("keylog", "", "append TLS secrets to this file in NSS key log format (debugging only)")
+		minV     = flag.String("min", "1.3", "minimum TLS version: 1.2 or 1.3")
+		maxV     = flag.String("max", "1.3", "maximum TLS version: 1.2 or 1.3")
+		ciphers  = flag.String("ciphers", "", "comma-separated IANA cipher suite names")
+		groups   = flag.String("groups", "", "comma-separated key-exchange groups: X25519MLKEM768, X25519, P-256, P-384")
+	)
+	flag.Parse()
+	cfg, closeKey, err := configure(*certFile, *keyURI, *clientCA, *keylog, *minV, *maxV, *ciphers, *groups)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeKey()
+	if err := serve(*listen, cfg); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func configure(certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups string) (*holdfast.Config, func(), error) {
+	ctx := context.Background()
+	var key signer.Key
+	var err error
+	if keyURI == "" {
+		key, err = signer.GenerateECDSA(elliptic.P256())
+	} else {
+		key, err = signer.Open(ctx, keyURI)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	closeKey := func() { key.Close() }
+	var chain [][]byte
+	if certFile == "" {
+		if keyURI != "" {
+			closeKey()
+			return nil, nil, errors.New("-key needs -cert: the certificate for that key")
+		}
+		der, err := selfSigned(key)
+		if err != nil {
+			closeKey()
+			return nil, nil, err
+		}
+		chain = [][]byte{der}
+	} else if chain, err = readChain(certFile); err != nil {
+		closeKey()
+		return nil, nil, err
+	}
+	cfg := &holdfast.Config{
+		Certificates: []holdfast.Certificate{{Certificate: chain, PrivateKey: key}},
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	if cfg.MinVersion, err = version(minV); err != nil {
+		closeKey()
+		return nil, nil, err
+	}
+	if cfg.MaxVersion, err = version(maxV); err != nil {
+		closeKey()
+		return nil, nil, err
+	}
+	for _, name := range split(ciphers) {
+		id, ok := holdfast.CipherSuiteByName(name)
+		if !ok {
+			closeKey()
+			return nil, nil, fmt.Errorf("-ciphers: unknown suite %q", name)
+		}
+		cfg.CipherSuites = append(cfg.CipherSuites, id)
+	}
+	for _, name := range split(groups) {
+		g, ok := holdfast.CurveByName(name)
+		if !ok {
+			closeKey()
+			return nil, nil, fmt.Errorf("-groups: unknown group %q", name)
+		}
+		cfg.CurvePreferences = append(cfg.CurvePreferences, g)
+	}
+	if clientCA != "" {
+		pool := x509.NewCertPool()
+		pemData, err := os.ReadFile(clientCA)
+		if err != nil || !pool.AppendCertsFromPEM(pemData) {
+			closeKey()
+			return nil, nil, fmt.Errorf("-client-ca %s: no certificates (%v)", clientCA, err)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, holdfast.RequireAndVerifyClientCert
+	}
+	if keylog != "" {
+		f, err := os.OpenFile(keylog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			closeKey()
+			return nil, nil, err
+		}
+		log.Printf("WARNING: writing TLS secrets to %s", keylog)
+		cfg.KeyLogWriter = f
+	}
+	return cfg, closeKey, nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func version(s string) (uint16, error) {
+	switch s {
+	case "1.3":
+		return holdfast.VersionTLS13, nil
+	case "1.2":
+		return holdfast.VersionTLS12, nil
+	}
+	return 0, fmt.Errorf("TLS version %q: want 1.2 or 1.3", s)
+}
+
+func readChain(path string) ([][]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var chain [][]byte
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			chain = append(chain, b.Bytes)
+		}
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("-cert %s: no CERTIFICATE blocks", path)
+	}
+	return chain, nil
+}
+
+func selfSigned(key crypto.Signer) ([]byte, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+}
+
+type connKey struct{}
+
+// serve accepts TLS connections and hands each to HTTP/2 or HTTP/1.1 by
+// its negotiated ALPN protocol.
+func serve(addr string, cfg *holdfast.Config) error {
+	ln, err := holdfast.Listen("tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	handler := http.HandlerFunc(status)
+	h1 := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+	}
+	h1conns := &connListener{addr: ln.Addr(), conns: make(chan net.Conn)}
+	go h1.Serve(h1conns)
+	h2 := &http2.Server{}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt)
+	go func() {
+		<-stop
+		ln.Close()
+	}()
+	fmt.Printf("serving https://%s/ on Holdfast\n  try: curl -k https://%s/   (or curl -k --http2)\n", ln.Addr(), ln.Addr())
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				h1.Close()
+				return nil
+			}
+			return err
+		}
+		go func() {
+			tc := c.(*holdfast.Conn)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := tc.HandshakeContext(ctx)
+			cancel()
+			if err != nil {
+				log.Printf("%s: handshake: %v", c.RemoteAddr(), err)
+				c.Close()
+				return
+			}
+			if tc.ConnectionState().NegotiatedProtocol == "h2" {
+				h2.ServeConn(tc, &http2.ServeConnOpts{
+					Context: context.WithValue(context.Background(), connKey{}, net.Conn(tc)),
+					Handler: handler,
+				})
+				tc.Close()
+				return
+			}
+			h1conns.conns <- tc
+		}()
+	}
+}
+
+func status(w http.ResponseWriter, r *http.Request) {
+	c, _ := r.Context().Value(connKey{}).(*holdfast.Conn)
+	if c == nil {
+		http.Error(w, "not a Holdfast connection", http.StatusInternalServerError)
+		return
+	}
+	st := c.ConnectionState()
+	version := "TLS 1.3"
+	if st.Version == holdfast.VersionTLS12 {
+		version = "TLS 1.2"
+	}
+	fmt.Fprintf(w, "Holdfast: %s, %s, %s, %s\n", version, holdfast.CipherSuiteName(st.CipherSuite), st.CurveID, r.Proto)
+}
+
+// connListener hands already-accepted, already-handshaken connections to
+// an http.Server.
+type connListener struct {
+	addr  net.Addr
+	conns chan net.Conn
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	c, ok := <-l.conns
+	if !ok {
+		return nil, net.ErrClosed
+	}
+	return c, nil
+}
+func (l *connListener) Close() error   { return nil }
+func (l *connListener) Addr() net.Addr { return l.addr }
