@@ -3,10 +3,10 @@
 //
 // # Security promise
 //
-// A private share lives only in locked memory: the X25519 or NIST scalar,
-// or the ML-KEM seed, is drawn straight into a mem.Secret, and the
-// crypto/ecdh and crypto/mlkem key objects are rebuilt from it inside
-// erase.Do whenever they are needed and dropped right after. The shared
+// A private share is drawn straight into locked memory: the X25519 or NIST
+// scalar, or the ML-KEM seed, is a mem.Secret. The crypto/ecdh and
+// crypto/mlkem key objects built from it (inside erase.Do) live only from
+// the ClientHello to the ServerHello and are dropped by Free. The shared
 // secret is written into a new mem.Secret and the library's heap copy of it
 // is cleared at once. Peer shares are validated: a point off the curve, the
 // wrong length, or an all-zero X25519 result is illegal_parameter.

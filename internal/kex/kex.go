@@ -89,6 +89,12 @@ type Private struct {
 	scalar *mem.Secret // ECDH scalar
 	seed   *mem.Secret // ML-KEM-768 decapsulation key seed (hybrid only)
 	public []byte
+	// The key objects built from scalar and seed, kept for the round trip
+	// so the exchange costs no extra scalar multiplication. They were
+	// allocated inside erase.Do, so the runtimesecret build erases them
+	// once Free drops them.
+	ec *ecdh.PrivateKey
+	dk *mlkem.DecapsulationKey768
 }
 
 // Generate makes a new key share for group.
@@ -130,6 +136,7 @@ func (p *Private) generate() error {
 		if err != nil {
 			continue
 		}
+		p.ec = priv
 		ecPub = priv.PublicKey().Bytes()
 		break
 	}
@@ -147,6 +154,7 @@ func (p *Private) generate() error {
 	if err != nil {
 		return err
 	}
+	p.dk = dk
 	ek := dk.EncapsulationKey().Bytes()
 	// The hybrid client share is the ML-KEM-768 encapsulation key followed
 	// by the X25519 public key (draft-ietf-tls-ecdhe-mlkem §3).
@@ -185,11 +193,7 @@ func (p *Private) shared(out, serverShare []byte) error {
 		if len(serverShare) != mlkem.CiphertextSize768+32 {
 			return fmt.Errorf("X25519MLKEM768 server share of %d bytes: %w", len(serverShare), alert.ErrIllegalParameter)
 		}
-		dk, err := mlkem.NewDecapsulationKey768(p.seed.Bytes())
-		if err != nil {
-			return err
-		}
-		ss, err := dk.Decapsulate(serverShare[:mlkem.CiphertextSize768])
+		ss, err := p.dk.Decapsulate(serverShare[:mlkem.CiphertextSize768])
 		if err != nil {
 			return fmt.Errorf("ML-KEM ciphertext: %v: %w", err, alert.ErrIllegalParameter)
 		}
@@ -198,16 +202,13 @@ func (p *Private) shared(out, serverShare []byte) error {
 		out = out[mlkem.SharedKeySize:]
 		ecShare = serverShare[mlkem.CiphertextSize768:]
 	}
-	return ecdhInto(out, p.group.curve(), p.scalar.Bytes(), ecShare)
+	return ecdhInto(out, p.ec, ecShare)
 }
 
-// ecdhInto computes ECDH(scalar, peer) into out and clears the library's
+// ecdhInto computes ECDH(priv, peer) into out and clears the library's
 // copy of the result.
-func ecdhInto(out []byte, curve ecdh.Curve, scalar, peer []byte) error {
-	priv, err := curve.NewPrivateKey(scalar)
-	if err != nil {
-		return err
-	}
+func ecdhInto(out []byte, priv *ecdh.PrivateKey, peer []byte) error {
+	curve := priv.Curve()
 	pub, err := curve.NewPublicKey(peer)
 	if err != nil {
 		return fmt.Errorf("%v key share: %v: %w", curve, err, alert.ErrIllegalParameter)
@@ -230,7 +231,7 @@ func (p *Private) Free() {
 	}
 	p.scalar.Free()
 	p.seed.Free()
-	p.scalar, p.seed = nil, nil
+	p.scalar, p.seed, p.ec, p.dk = nil, nil, nil, nil
 }
 
 // Respond is the server's side: given the client's share for group g, it
@@ -275,7 +276,7 @@ func Respond(g Group, clientShare []byte) (serverShare []byte, shared *mem.Secre
 		} else {
 			serverShare = p.public
 		}
-		err = ecdhInto(out, g.curve(), p.scalar.Bytes(), ecClient)
+		err = ecdhInto(out, p.ec, ecClient)
 	})
 	if err != nil {
 		shared.Free()

@@ -1,0 +1,146 @@
+package holdfast
+
+import (
+	"crypto"
+	"crypto/elliptic"
+	"crypto/tls"
+	"io"
+	"net"
+	"testing"
+)
+
+// The benchmarks run the same work through Holdfast and through crypto/tls
+// in one run: a full handshake (both ends in this process, over loopback
+// TCP, X25519, AES-128-GCM) and bulk transfer over loopback TCP.
+
+type benchEnds struct {
+	hfServer, hfClient   *Config
+	stdServer, stdClient *tls.Config
+}
+
+func newBenchEnds(b *testing.B, key crypto.Signer) *benchEnds {
+	pki := newTestPKI(b)
+	cert := pki.leaf(b, key, "server.test")
+	return &benchEnds{
+		hfServer:  &Config{Certificates: []Certificate{cert}, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfClient:  &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		stdServer: &tls.Config{Certificates: []tls.Certificate{toStd(cert)}, CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true},
+		stdClient: &tls.Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true},
+	}
+}
+
+type handshaker interface {
+	Handshake() error
+	Close() error
+}
+
+func benchHandshake(b *testing.B, server, client func(net.Conn) handshaker) {
+	// Loopback TCP rather than net.Pipe: Close writes close_notify, which
+	// a synchronous pipe would block on until the peer reads.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		done := make(chan error, 1)
+		go func() {
+			a, err := ln.Accept()
+			if err != nil {
+				done <- err
+				return
+			}
+			s := server(a)
+			done <- s.Handshake()
+			s.Close()
+		}()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cl := client(c)
+		if err := cl.Handshake(); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		cl.Close()
+	}
+}
+
+func BenchmarkHandshake(b *testing.B) {
+	for _, k := range []struct {
+		name string
+		key  crypto.Signer
+	}{{"P256", ecKey(b, elliptic.P256())}, {"RSA2048", rsaKey(b)}} {
+		e := newBenchEnds(b, k.key)
+		b.Run(k.name+"/holdfast", func(b *testing.B) {
+			benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
+				func(c net.Conn) handshaker { return Client(c, e.hfClient) })
+		})
+		b.Run(k.name+"/crypto-tls", func(b *testing.B) {
+			benchHandshake(b, func(c net.Conn) handshaker { return tls.Server(c, e.stdServer) },
+				func(c net.Conn) handshaker { return tls.Client(c, e.stdClient) })
+		})
+	}
+}
+
+type rwHandshaker interface {
+	handshaker
+	io.ReadWriter
+}
+
+// benchBulk sends b.N × 64 KiB from client to server over loopback TCP.
+func benchBulk(b *testing.B, server, client func(net.Conn) rwHandshaker) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		s := server(c)
+		defer s.Close()
+		_, err = io.Copy(io.Discard, s)
+		done <- err
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl := client(raw)
+	if err := cl.Handshake(); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := cl.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cl.Close()
+	<-done
+}
+
+func BenchmarkBulk(b *testing.B) {
+	e := newBenchEnds(b, ecKey(b, elliptic.P256()))
+	b.Run("holdfast", func(b *testing.B) {
+		benchBulk(b, func(c net.Conn) rwHandshaker { return Server(c, e.hfServer) },
+			func(c net.Conn) rwHandshaker { return Client(c, e.hfClient) })
+	})
+	b.Run("crypto-tls", func(b *testing.B) {
+		benchBulk(b, func(c net.Conn) rwHandshaker { return tls.Server(c, e.stdServer) },
+			func(c net.Conn) rwHandshaker { return tls.Client(c, e.stdClient) })
+	})
+}
