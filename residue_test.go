@@ -1,0 +1,153 @@
+package holdfast
+
+import (
+	"bytes"
+	"crypto/elliptic"
+	"crypto/tls"
+	"encoding/hex"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/holdfast-tls/holdfast/hkdf"
+	"github.com/holdfast-tls/holdfast/internal/erase"
+	"github.com/holdfast-tls/holdfast/internal/residue"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// secretLog is a KeyLogWriter that decodes each traffic secret straight
+// into locked memory (the hex line holds no raw secret bytes), and derives
+// the record keys and IVs from the application secrets, so the test can
+// search the process for raw copies afterwards.
+type secretLog struct {
+	mu      sync.Mutex
+	t       *testing.T
+	secrets []*mem.Secret // traffic secrets
+	keys    []*mem.Secret // AES-128-GCM keys derived from them
+	ivs     []*mem.Secret
+}
+
+func (l *secretLog) Write(line []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fields := bytes.Fields(line)
+	if len(fields) != 3 || bytes.Equal(fields[0], []byte("EXPORTER_SECRET")) {
+		return len(line), nil
+	}
+	s, err := mem.New(hex.DecodedLen(len(fields[2])))
+	if err != nil {
+		l.t.Error(err)
+		return 0, err
+	}
+	if _, err := hex.Decode(s.Bytes(), fields[2]); err != nil {
+		l.t.Error(err)
+		return 0, err
+	}
+	l.secrets = append(l.secrets, s)
+	key, _ := mem.New(16)
+	iv, _ := mem.New(12)
+	if err := hkdf.TrafficKey(hkdf.SHA256, key, iv, s); err != nil {
+		l.t.Error(err)
+	}
+	l.keys, l.ivs = append(l.keys, key), append(l.ivs, iv)
+	return len(line), nil
+}
+
+func (l *secretLog) free() {
+	for _, list := range [][]*mem.Secret{l.secrets, l.keys, l.ivs} {
+		for _, s := range list {
+			s.Free()
+		}
+	}
+}
+
+func views(list []*mem.Secret) [][]byte {
+	out := make([][]byte, len(list))
+	for i, s := range list {
+		out[i] = s.Bytes()
+	}
+	return out
+}
+
+// residueAfter runs n connections through run, both ends in this process,
+// then counts copies of every traffic secret, key and IV left in memory.
+func residueAfter(t *testing.T, n int, run func(l *secretLog, c, s net.Conn) error) (secrets, keys, ivs int) {
+	l := &secretLog{t: t}
+	defer l.free()
+	for range n {
+		a, b := net.Pipe()
+		if err := run(l, a, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.GC()
+	count := func(needles [][]byte) int {
+		rep, err := residue.Scan(needles, mem.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rep.Findings)
+	}
+	return count(views(l.secrets)), count(views(l.keys)), count(views(l.ivs))
+}
+
+// exchange runs a handshake, one message each way, and close_notify.
+func exchange(client, server interface {
+	io.ReadWriteCloser
+	Handshake() error
+}) error {
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(server, buf); err != nil {
+			done <- err
+			return
+		}
+		_, err := server.Write(buf)
+		if err == nil {
+			_, err = io.ReadAll(server) // until close_notify
+		}
+		server.Close()
+		done <- err
+	}()
+	err := sendAndCheck(client, []byte("hello"))
+	client.Close()
+	if serr := <-done; err == nil {
+		err = serr
+	}
+	return err
+}
+
+// TestConnectionResidue counts, after connections close and the GC runs,
+// the raw copies of their traffic secrets, keys and IVs left anywhere in
+// the process, for Holdfast and for crypto/tls on the same work. Holdfast
+// must leave no traffic secret in either build. Keys and IVs are counted
+// separately: crypto/aes expands a key into a heap schedule whose first
+// round key is the key itself, and GCM copies the nonce (equal to the IV
+// for the first record) into its counter block; in the runtimesecret build
+// none of them may remain.
+func TestConnectionResidue(t *testing.T) {
+	const n = 8
+	pki := newTestPKI(t)
+	cert := pki.leaf(t, ecKey(t, elliptic.P256()), "server.test")
+	hfSecrets, hfKeys, hfIVs := residueAfter(t, n, func(l *secretLog, a, b net.Conn) error {
+		cfg := &Config{RootCAs: pki.pool, ServerName: "server.test", KeyLogWriter: l, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}}
+		return exchange(Client(a, cfg), Server(b, &Config{Certificates: []Certificate{cert}}))
+	})
+	stdSecrets, stdKeys, stdIVs := residueAfter(t, n, func(l *secretLog, a, b net.Conn) error {
+		cfg := &tls.Config{RootCAs: pki.pool, ServerName: "server.test", KeyLogWriter: l, CipherSuites: []uint16{tls.TLS_AES_128_GCM_SHA256}, SessionTicketsDisabled: true}
+		return exchange(tls.Client(a, cfg), tls.Server(b, &tls.Config{Certificates: []tls.Certificate{toStd(cert)}, SessionTicketsDisabled: true}))
+	})
+	t.Logf("after %d connections (runtimesecret build: %v), copies left of 4 traffic secrets per connection and their keys and IVs:", n, erase.Enabled)
+	t.Logf("  holdfast:   secrets %d, AES keys %d, IVs %d", hfSecrets, hfKeys, hfIVs)
+	t.Logf("  crypto/tls: secrets %d, AES keys %d, IVs %d", stdSecrets, stdKeys, stdIVs)
+	if hfSecrets != 0 {
+		t.Errorf("holdfast left %d copies of traffic secrets; want 0", hfSecrets)
+	}
+	if erase.Enabled && (hfKeys != 0 || hfIVs != 0) {
+		t.Errorf("runtimesecret build: holdfast left %d copies of AES keys and %d of IVs; want 0", hfKeys, hfIVs)
+	}
+}
