@@ -63,7 +63,7 @@ func (p *pipeTransport) Flush() error {
 	return nil
 }
 func (p *pipeTransport) SetReadProtection(o record.Opener) error { o.Free(); return nil }
-func (p *pipeTransport) SetWriteProtection(s record.Sealer)     { s.Free() }
+func (p *pipeTransport) SetWriteProtection(s record.Sealer)      { s.Free() }
 
 func testParams(t *testing.T) (server, client *Params) {
 	t.Helper()
@@ -177,7 +177,7 @@ func TestAlertsForBadPeers(t *testing.T) {
 		want               alert.Alert
 	}{
 		{name: "ServerHello picks a suite not offered", side: "client", want: alert.IllegalParameter,
-			edit: func(sp, cp *Params) { cp.Suites = []uint16{TLS_AES_128_GCM_SHA256} },
+			edit:     func(sp, cp *Params) { cp.Suites = []uint16{TLS_AES_128_GCM_SHA256} },
 			toClient: rewrite(wire.TypeServerHello, remarshal(t, wire.ParseServerHello, func(sh *wire.ServerHello) { sh.CipherSuite = TLS_AES_256_GCM_SHA384 }))},
 		{name: "ServerHello does not echo the session ID", side: "client", want: alert.IllegalParameter,
 			toClient: rewrite(wire.TypeServerHello, remarshal(t, wire.ParseServerHello, func(sh *wire.ServerHello) { sh.SessionID = make([]byte, 32) }))},
@@ -203,14 +203,17 @@ func TestAlertsForBadPeers(t *testing.T) {
 		{name: "server Finished missing, KeyUpdate instead", side: "client", want: alert.UnexpectedMessage,
 			toClient: rewrite(wire.TypeFinished, func([]byte) []byte { m, _ := (&wire.KeyUpdate{}).Marshal(); return m })},
 		{name: "garbage ServerHello", side: "client", want: alert.DecodeError,
-			toClient: rewrite(wire.TypeServerHello, func(m []byte) []byte { return m[:len(m)-3:len(m)-3] })},
+			toClient: rewrite(wire.TypeServerHello, func(m []byte) []byte { return m[: len(m)-3 : len(m)-3] })},
 
 		{name: "ClientHello without TLS 1.3", side: "server", want: alert.ProtocolVersion,
 			toServer: rewrite(wire.TypeClientHello, remarshal(t, wire.ParseClientHello, func(ch *wire.ClientHello) { ch.SupportedVersions = []uint16{0x0303} }))},
 		{name: "ClientHello with compression", side: "server", want: alert.IllegalParameter,
 			toServer: rewrite(wire.TypeClientHello, remarshal(t, wire.ParseClientHello, func(ch *wire.ClientHello) { ch.CompressionMethods = []byte{1, 0} }))},
 		{name: "no suite in common", side: "server", want: alert.HandshakeFailure,
-			edit: func(sp, cp *Params) { sp.Suites = []uint16{TLS_AES_256_GCM_SHA384}; cp.Suites = []uint16{TLS_AES_128_GCM_SHA256} }},
+			edit: func(sp, cp *Params) {
+				sp.Suites = []uint16{TLS_AES_256_GCM_SHA384}
+				cp.Suites = []uint16{TLS_AES_128_GCM_SHA256}
+			}},
 		{name: "no group in common", side: "server", want: alert.HandshakeFailure,
 			edit: func(sp, cp *Params) { sp.Groups = []kex.Group{kex.P384}; cp.Groups = []kex.Group{kex.X25519} }},
 		{name: "no signature_algorithms", side: "server", want: alert.MissingExtension,
@@ -221,7 +224,10 @@ func TestAlertsForBadPeers(t *testing.T) {
 		{name: "client sends Certificate unasked", side: "server", want: alert.UnexpectedMessage,
 			toServer: rewrite(wire.TypeFinished, func([]byte) []byte { m, _ := (&wire.Certificate{}).Marshal(); return m })},
 		{name: "second ClientHello with the wrong group", side: "server", want: alert.IllegalParameter,
-			edit: func(sp, cp *Params) { sp.Groups = []kex.Group{kex.P256}; cp.Groups = []kex.Group{kex.X25519, kex.P256, kex.P384} },
+			edit: func(sp, cp *Params) {
+				sp.Groups = []kex.Group{kex.P256}
+				cp.Groups = []kex.Group{kex.X25519, kex.P256, kex.P384}
+			},
 			toServer: func(m []byte) [][]byte {
 				ch, err := wire.ParseClientHello(m)
 				if err != nil || len(ch.KeyShares) != 1 || ch.KeyShares[0].Group != uint16(kex.P256) {
