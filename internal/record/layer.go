@@ -42,9 +42,14 @@ type In struct {
 	sawFirst bool
 }
 
+// initialBuffer is the read buffer before the first large record: enough
+// for a handshake flight's records, so idle and short-lived connections do
+// not each hold 18 KiB.
+const initialBuffer = 4 << 10
+
 // NewIn returns a reader of plaintext records from r.
 func NewIn(r io.Reader) *In {
-	return &In{r: r, buf: make([]byte, bufferLen), maxBody: MaxPlaintext}
+	return &In{r: r, buf: make([]byte, initialBuffer), maxBody: MaxPlaintext}
 }
 
 // SetOpener switches the read direction to new protection and frees the
@@ -140,6 +145,13 @@ func (in *In) fill(n int) error {
 		in.end = copy(in.buf, in.buf[in.off:in.end])
 		in.off = 0
 	}
+	if n > len(in.buf) {
+		// The first record larger than the initial buffer: grow once to
+		// the largest record either version allows, and keep it.
+		nb := make([]byte, bufferLen)
+		in.end = copy(nb, in.buf[:in.end])
+		in.buf = nb
+	}
 	for in.end < n {
 		m, err := in.r.Read(in.buf[in.end:])
 		in.end += m
@@ -179,7 +191,7 @@ type Out struct {
 // carry version 0x0301 until SetPlainVersion says otherwise, as RFC 8446
 // §5.1 advises for a first ClientHello.
 func NewOut(w io.Writer) *Out {
-	return &Out{w: w, buf: make([]byte, 0, bufferLen), plainVersion: VersionTLS10}
+	return &Out{w: w, buf: make([]byte, 0, initialBuffer), plainVersion: VersionTLS10}
 }
 
 // SetPlainVersion sets the version written in plaintext record headers.
