@@ -124,12 +124,12 @@ func pemBody(file []byte, path string) (*mem.Secret, string, error) {
 	switch label {
 	case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY":
 	case "ENCRYPTED PRIVATE KEY":
-		return nil, "", fmt.Errorf("signer: %s: encrypted keys are not supported by file:; decrypt it (openssl pkcs8 -nocrypt) or use an HSM or TPM backend", path)
+		return nil, "", fmt.Errorf("signer: %s: encrypted keys are not supported by the file backend; decrypt it (openssl pkcs8 -nocrypt) or use an HSM or TPM backend", path)
 	default:
 		return nil, "", fmt.Errorf("signer: %s: PEM block %q is not a private key", path, label)
 	}
 	if bytes.Contains(body, []byte("Proc-Type:")) {
-		return nil, "", fmt.Errorf("signer: %s: encrypted (Proc-Type) PEM keys are not supported by file:", path)
+		return nil, "", fmt.Errorf("signer: %s: encrypted (Proc-Type) PEM keys are not supported by the file backend", path)
 	}
 	der, err := mem.New(base64.StdEncoding.DecodedLen(len(body)))
 	if err != nil {

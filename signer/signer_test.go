@@ -76,6 +76,7 @@ func TestFileKeysFromOpenSSL(t *testing.T) {
 				if err != nil || rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, nil) != nil {
 					t.Fatalf("RSA-PSS signature does not verify: %v", err)
 				}
+				//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
 				ct, _ := rsa.EncryptPKCS1v15(rand.Reader, pub, []byte("premaster"))
 				plain, err := k.(crypto.Decrypter).Decrypt(rand.Reader, ct, nil)
 				if err != nil || string(plain) != "premaster" {

@@ -29,11 +29,7 @@ func main() {
 	)
 	flag.Parse()
 	cfg := &holdfast.Config{ServerName: *name, InsecureSkipVerify: *insecure}
-	if *alpn != "" {
-		for _, p := range splitComma(*alpn) {
-			cfg.NextProtos = append(cfg.NextProtos, p)
-		}
-	}
+	cfg.NextProtos = splitComma(*alpn)
 	if *caFile != "" {
 		data, err := os.ReadFile(*caFile)
 		pool := x509.NewCertPool()

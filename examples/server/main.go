@@ -29,8 +29,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/holdfast-tls/holdfast"
 	"github.com/holdfast-tls/holdfast/signer"
 )
@@ -198,61 +196,37 @@ func selfSigned(key crypto.Signer) ([]byte, error) {
 
 type connKey struct{}
 
-// serve accepts TLS connections and hands each to HTTP/2 or HTTP/1.1 by
-// its negotiated ALPN protocol.
+// serve accepts TLS connections and serves HTTP on them: HTTP/2 when ALPN
+// chose h2 (net/http's HTTP/2 server, which sees the decrypted stream as
+// HTTP/2 with prior knowledge), HTTP/1.1 otherwise. The handshake runs on
+// net/http's first read, bounded by Config.HandshakeTimeout.
 func serve(addr string, cfg *holdfast.Config) error {
 	ln, err := holdfast.Listen("tcp", addr, cfg)
 	if err != nil {
 		return err
 	}
-	handler := http.HandlerFunc(status)
-	h1 := &http.Server{
-		Handler:           handler,
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(status),
 		ReadHeaderTimeout: 10 * time.Second,
+		Protocols:         &protocols,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, c)
 		},
 	}
-	h1conns := &connListener{addr: ln.Addr(), conns: make(chan net.Conn)}
-	go h1.Serve(h1conns)
-	h2 := &http2.Server{}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt)
 	go func() {
 		<-stop
-		ln.Close()
+		srv.Close()
 	}()
 	fmt.Printf("serving https://%s/ on Holdfast\n  try: curl -k https://%s/   (or curl -k --http2)\n", ln.Addr(), ln.Addr())
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				h1.Close()
-				return nil
-			}
-			return err
-		}
-		go func() {
-			tc := c.(*holdfast.Conn)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := tc.HandshakeContext(ctx)
-			cancel()
-			if err != nil {
-				log.Printf("%s: handshake: %v", c.RemoteAddr(), err)
-				c.Close()
-				return
-			}
-			if tc.ConnectionState().NegotiatedProtocol == "h2" {
-				h2.ServeConn(tc, &http2.ServeConnOpts{
-					Context: context.WithValue(context.Background(), connKey{}, net.Conn(tc)),
-					Handler: handler,
-				})
-				tc.Close()
-				return
-			}
-			h1conns.conns <- tc
-		}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
+	return nil
 }
 
 func status(w http.ResponseWriter, r *http.Request) {
@@ -268,20 +242,3 @@ func status(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprintf(w, "Holdfast: %s, %s, %s, %s\n", version, holdfast.CipherSuiteName(st.CipherSuite), st.CurveID, r.Proto)
 }
-
-// connListener hands already-accepted, already-handshaken connections to
-// an http.Server.
-type connListener struct {
-	addr  net.Addr
-	conns chan net.Conn
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	c, ok := <-l.conns
-	if !ok {
-		return nil, net.ErrClosed
-	}
-	return c, nil
-}
-func (l *connListener) Close() error   { return nil }
-func (l *connListener) Addr() net.Addr { return l.addr }

@@ -39,7 +39,6 @@ type serverHandshake struct {
 	clientHS    *mem.Secret
 	serverHS    *mem.Secret
 	state       State
-	peerCerts   [][]byte
 }
 
 // ServerHandshake runs the server side of a TLS 1.3 handshake whose
