@@ -10,6 +10,7 @@ import (
 	"github.com/holdfast-tls/holdfast/hkdf"
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -356,7 +357,7 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	for i, e := range cm.Entries {
 		raw[i] = e.Data
 	}
-	certs, chains, err := verifyChain(hs.p, raw, true)
+	certs, chains, err := params.VerifyChain(hs.p, raw, true)
 	if err != nil {
 		return err
 	}
@@ -469,7 +470,7 @@ func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	var chosen *Certificate
 	var scheme sigscheme.Scheme
 	for _, c := range hs.p.ClientCertificates {
-		if s, err := sigscheme.Choose(sigscheme.VersionTLS13, c.certKey(), peer, sigscheme.Supported13()); err == nil {
+		if s, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, sigscheme.Supported13()); err == nil {
 			chosen, scheme = c, s
 			break
 		}

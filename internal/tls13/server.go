@@ -11,6 +11,7 @@ import (
 	"github.com/holdfast-tls/holdfast/hkdf"
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -191,7 +192,7 @@ func (hs *serverHandshake) pickCertificate() error {
 	peer := toSchemes(ch.SignatureAlgorithms)
 	var firstErr error
 	for _, c := range candidates {
-		scheme, err := sigscheme.Choose(sigscheme.VersionTLS13, c.certKey(), peer, sigscheme.Supported13())
+		scheme, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, sigscheme.Supported13())
 		if err == nil {
 			hs.cert, hs.scheme = c, scheme
 			hs.state.ServerName = ch.ServerName
@@ -468,7 +469,7 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 	switch hs.p.ClientAuth {
 	case VerifyClientCertIfGiven, RequireAndVerifyClientCert:
 		var chains [][]*x509.Certificate
-		if certs, chains, err = verifyChain(hs.p, raw, false); err != nil {
+		if certs, chains, err = params.VerifyChain(hs.p, raw, false); err != nil {
 			return err
 		}
 		hs.state.VerifiedChains = chains

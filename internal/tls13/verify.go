@@ -1,77 +1,27 @@
 package tls13
 
 import (
-	"crypto"
 	"crypto/x509"
-	"errors"
-	"fmt"
 
-	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 )
 
-// verifyChain parses and verifies a peer's certificate chain with
-// crypto/x509 and then the configured hook. A server's chain is checked
-// against the roots and the server name; a client's against ClientCAs for
-// client authentication.
-func verifyChain(p *Params, raw [][]byte, peerIsServer bool) ([]*x509.Certificate, [][]*x509.Certificate, error) {
-	certs := make([]*x509.Certificate, len(raw))
-	for i, der := range raw {
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, nil, fmt.Errorf("parsing peer certificate %d: %v: %w", i, err, alert.ErrBadCertificate)
-		}
-		certs[i] = c
-	}
-	if len(certs) == 0 {
-		return nil, nil, nil
-	}
-	var chains [][]*x509.Certificate
-	skip := peerIsServer && p.InsecureSkipVerify
-	if !skip {
-		opts := x509.VerifyOptions{
-			Intermediates: x509.NewCertPool(),
-			CurrentTime:   p.Time(),
-		}
-		for _, c := range certs[1:] {
-			opts.Intermediates.AddCert(c)
-		}
-		if peerIsServer {
-			opts.Roots = p.Roots
-			opts.DNSName = p.ServerName
-			opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		} else {
-			opts.Roots = p.ClientCAs
-			opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		}
-		var err error
-		chains, err = certs[0].Verify(opts)
-		if err != nil {
-			return nil, nil, fmt.Errorf("verifying peer certificate: %w", chainAlert(err))
-		}
-	}
-	if p.VerifyPeer != nil {
-		if err := p.VerifyPeer(raw, chains); err != nil {
-			return nil, nil, fmt.Errorf("peer certificate refused by VerifyPeer: %w: %w", err, alert.ErrBadCertificate)
-		}
-	}
-	return certs, chains, nil
-}
+// The engine reads the parameters both engines share.
+type (
+	Params      = params.Params
+	Certificate = params.Certificate
+	ClientAuth  = params.ClientAuth
+)
 
-// chainAlert attaches the alert RFC 8446 §6.2 names for a verification
-// failure to the x509 error, keeping the error for errors.As.
-func chainAlert(err error) error {
-	var reason error = alert.ErrBadCertificate
-	var ua x509.UnknownAuthorityError
-	var ci x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &ua):
-		reason = alert.ErrUnknownCA
-	case errors.As(err, &ci) && ci.Reason == x509.Expired:
-		reason = alert.ErrCertificateExpired
-	}
-	return fmt.Errorf("%w: %w", err, reason)
-}
+// Client certificate policies.
+const (
+	NoClientCert               = params.NoClientCert
+	RequestClientCert          = params.RequestClientCert
+	RequireAnyClientCert       = params.RequireAnyClientCert
+	VerifyClientCertIfGiven    = params.VerifyClientCertIfGiven
+	RequireAndVerifyClientCert = params.RequireAndVerifyClientCert
+)
 
 // verifyCertificateVerify checks a peer's CertificateVerify signature with
 // the key of its leaf certificate, against the schemes this side offered.
@@ -81,15 +31,4 @@ func verifyCertificateVerify(leaf *x509.Certificate, scheme sigscheme.Scheme, co
 		return err
 	}
 	return sigscheme.Verify(sigscheme.VersionTLS13, sigscheme.Supported13(), pub, scheme, content, sig)
-}
-
-// certKey is the public key to choose a scheme by: the certificate's, so
-// that RSASSA-PSS certificates get rsa_pss_pss schemes.
-func (c *Certificate) certKey() crypto.PublicKey {
-	if c.Leaf != nil {
-		if pub, err := sigscheme.CertPublicKey(c.Leaf); err == nil {
-			return pub
-		}
-	}
-	return c.Signer.Public()
 }

@@ -1,4 +1,4 @@
-package tls13
+package params
 
 import (
 	"crypto"
@@ -28,13 +28,19 @@ const (
 )
 
 // Params is the immutable configuration of one handshake, resolved by the
-// public API from its Config. Nothing in it is modified by the engine.
+// public API from its Config and shared by both engines. Nothing in it is
+// modified by an engine.
 type Params struct {
 	Rand io.Reader
 	Time func() time.Time
 
-	Suites []uint16    // in preference order
-	Groups []kex.Group // in preference order
+	// MinVersion and MaxVersion bound the protocol version (0x0303 or
+	// 0x0304).
+	MinVersion, MaxVersion uint16
+
+	Suites   []uint16    // TLS 1.3 suites, in preference order
+	Suites12 []uint16    // TLS 1.2 suites, in preference order
+	Groups   []kex.Group // in preference order
 	// KeyShares is how many of the first Groups a client sends shares
 	// for in its first ClientHello (at least 1).
 	KeyShares  int
