@@ -12,6 +12,7 @@ import (
 
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/tls13"
+	"github.com/holdfast-tls/holdfast/tls12"
 )
 
 // Protocol versions.
@@ -80,10 +81,12 @@ type Config struct {
 	// NextProtos lists ALPN protocols in preference order.
 	NextProtos []string
 	// MinVersion and MaxVersion bound the protocol version; zero means
-	// TLS 1.3 for both until the TLS 1.2 engine lands.
+	// TLS 1.2 and TLS 1.3.
 	MinVersion, MaxVersion uint16
-	// CipherSuites lists TLS 1.3 suites in preference order; nil means
-	// the defaults.
+	// CipherSuites lists suites in preference order, TLS 1.3 and TLS 1.2
+	// mixed; a version none of whose suites are listed uses its defaults
+	// (AEAD suites with forward secrecy). TLS 1.2 RSA key transport and
+	// CBC suites are used only when listed here.
 	CipherSuites []uint16
 	// CurvePreferences lists key-exchange groups in preference order; nil
 	// means X25519MLKEM768, X25519, P-256, P-384.
@@ -136,8 +139,20 @@ func (c *Config) build() (*tls13.Params, error) {
 	if p.Time == nil {
 		p.Time = time.Now
 	}
-	if c.MinVersion > VersionTLS13 || (c.MaxVersion != 0 && c.MaxVersion < VersionTLS13) {
-		return nil, fmt.Errorf("holdfast: Config.MinVersion %#04x / MaxVersion %#04x: only TLS 1.3 is implemented so far", c.MinVersion, c.MaxVersion)
+	p.MinVersion, p.MaxVersion = c.MinVersion, c.MaxVersion
+	if p.MinVersion == 0 {
+		p.MinVersion = VersionTLS12
+	}
+	if p.MaxVersion == 0 {
+		p.MaxVersion = VersionTLS13
+	}
+	for _, v := range []uint16{p.MinVersion, p.MaxVersion} {
+		if v != VersionTLS12 && v != VersionTLS13 {
+			return nil, fmt.Errorf("holdfast: Config.MinVersion/MaxVersion %#04x: Holdfast speaks TLS 1.2 (0x0303) and TLS 1.3 (0x0304)", v)
+		}
+	}
+	if p.MinVersion > p.MaxVersion {
+		return nil, fmt.Errorf("holdfast: Config.MinVersion %#04x is above MaxVersion %#04x", p.MinVersion, p.MaxVersion)
 	}
 	if c.ClientAuth < NoClientCert || c.ClientAuth > RequireAndVerifyClientCert {
 		return nil, fmt.Errorf("holdfast: Config.ClientAuth %d is not a ClientAuthType", c.ClientAuth)
@@ -147,14 +162,24 @@ func (c *Config) build() (*tls13.Params, error) {
 			return nil, fmt.Errorf("holdfast: Config.NextProtos entry %q must be 1 to 255 bytes", proto)
 		}
 	}
-	p.Suites = c.CipherSuites
+	// CipherSuites may mix TLS 1.3 and TLS 1.2 suites; each version uses
+	// its own, or its defaults when none of its suites are listed. The
+	// TLS 1.2 legacy suites (RSA key transport, CBC) are only ever used
+	// when listed here.
+	for _, id := range c.CipherSuites {
+		if _, ok := tls13.SuiteByID(id); ok {
+			p.Suites = append(p.Suites, id)
+		} else if _, ok := tls12.SuiteByID(id); ok {
+			p.Suites12 = append(p.Suites12, id)
+		} else {
+			return nil, fmt.Errorf("holdfast: Config.CipherSuites entry %#04x (%s) is not a suite Holdfast implements", id, CipherSuiteName(id))
+		}
+	}
 	if len(p.Suites) == 0 {
 		p.Suites = tls13.DefaultSuites
 	}
-	for _, id := range p.Suites {
-		if _, ok := tls13.SuiteByID(id); !ok {
-			return nil, fmt.Errorf("holdfast: Config.CipherSuites entry %#04x is not a TLS 1.3 suite Holdfast implements", id)
-		}
+	if len(p.Suites12) == 0 {
+		p.Suites12 = tls12.DefaultSuites
 	}
 	p.Groups = defaultGroups
 	if len(c.CurvePreferences) > 0 {
@@ -216,12 +241,15 @@ func CipherSuiteName(id uint16) string {
 	if s, ok := tls13.SuiteByID(id); ok {
 		return s.String()
 	}
+	if s, ok := tls12.SuiteByID(id); ok {
+		return s.String()
+	}
 	return fmt.Sprintf("0x%04X", id)
 }
 
 // CipherSuiteByName returns the suite with the given IANA name.
 func CipherSuiteByName(name string) (uint16, bool) {
-	for _, id := range tls13.DefaultSuites {
+	for _, id := range append(append([]uint16(nil), tls13.DefaultSuites...), tls12.AllSuites...) {
 		if CipherSuiteName(id) == name {
 			return id, true
 		}

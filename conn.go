@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/record"
 	"github.com/holdfast-tls/holdfast/internal/tls13"
 	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/tls12"
 )
 
 // Conn is a TLS connection over a net.Conn. It implements net.Conn. Read
@@ -27,7 +29,9 @@ type Conn struct {
 	handshakeMu   sync.Mutex
 	handshakeDone atomic.Bool
 	handshakeErr  error
-	state         *tls13.State // secrets; guarded by in.mu and out.mu after the handshake
+	vers          uint16       // negotiated version, set before the engine runs
+	state         *tls13.State // TLS 1.3 secrets; guarded by in.mu and out.mu after the handshake
+	state12       *tls12.State // TLS 1.2 secrets, likewise
 
 	in struct {
 		sync.Mutex
@@ -36,6 +40,8 @@ type Conn struct {
 		pending []byte // application data read but not yet returned
 		err     error
 		sawCCS  bool
+		// keyChanges counts read-key switches during the handshake.
+		keyChanges int
 	}
 	out struct {
 		sync.Mutex
@@ -115,46 +121,67 @@ func (c *Conn) runHandshake(ctx context.Context) (err error) {
 	defer stop()
 
 	tr := (*transport)(c)
-	var st *tls13.State
 	if c.isClient {
 		if p.ServerName == "" && !p.InsecureSkipVerify {
 			return errors.New("holdfast: Config.ServerName must be set (or InsecureSkipVerify) for a client")
 		}
-		st, err = tls13.ClientHandshake(ctx, p, tr)
-	} else {
-		st, err = c.serverHandshake(ctx, p, tr)
-	}
-	if err != nil {
-		if isTimeout(err) {
-			cause := ctx.Err()
-			if d, ok := ctx.Deadline(); cause == nil && ok && !time.Now().Before(d) {
-				cause = context.DeadlineExceeded
-			}
-			if cause != nil {
-				err = fmt.Errorf("holdfast: handshake: %w (%w)", cause, err)
-			}
+		st, err := tls13.ClientHandshake(ctx, p, tr)
+		if fb, ok := errors.AsType[*tls13.FallbackTo12](err); ok {
+			c.vers = VersionTLS12
+			c.state12, err = tls12.ClientHandshake(ctx, p, (*transport12)(c), fb.Hello, fb.ServerHello)
+		} else if err == nil {
+			c.vers, c.state = VersionTLS13, st
 		}
-		return c.fail(err)
+		return c.handshakeFailed(ctx, err)
 	}
-	c.state = st
-	return nil
+	return c.handshakeFailed(ctx, c.serverHandshake(ctx, p, tr))
+}
+
+// handshakeFailed turns a handshake error into what the caller sees: a
+// deadline or cancellation named as such, and the alert sent for err.
+func (c *Conn) handshakeFailed(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isTimeout(err) {
+		cause := ctx.Err()
+		if d, ok := ctx.Deadline(); cause == nil && ok && !time.Now().Before(d) {
+			cause = context.DeadlineExceeded
+		}
+		if cause != nil {
+			err = fmt.Errorf("holdfast: handshake: %w (%w)", cause, err)
+		}
+	}
+	return c.fail(err)
 }
 
 // serverHandshake reads the first ClientHello and runs the engine for the
-// version it offers. TLS 1.2 has its own issue and engine.
-func (c *Conn) serverHandshake(ctx context.Context, p *tls13.Params, tr *transport) (*tls13.State, error) {
+// highest version both sides allow (RFC 8446 §4.2.1, RFC 5246 §E.1).
+func (c *Conn) serverHandshake(ctx context.Context, p *tls13.Params, tr *transport) error {
 	msg, err := tr.ReadHandshake(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(msg) == 0 || msg[0] != wire.TypeClientHello {
-		return nil, fmt.Errorf("expected ClientHello: %w", alert.ErrUnexpectedMessage)
+		return fmt.Errorf("expected ClientHello: %w", alert.ErrUnexpectedMessage)
 	}
 	hello, err := wire.ParseClientHello(msg)
 	if err != nil {
-		return nil, fmt.Errorf("parsing ClientHello: %w", err)
+		return fmt.Errorf("parsing ClientHello: %w", err)
 	}
-	return tls13.ServerHandshake(ctx, p, tr, hello)
+	switch {
+	case p.MaxVersion >= VersionTLS13 && slices.Contains(hello.SupportedVersions, VersionTLS13):
+		c.vers = VersionTLS13
+		c.state, err = tls13.ServerHandshake(ctx, p, tr, hello)
+	case p.MinVersion <= VersionTLS12 && (hello.Vers >= VersionTLS12 || slices.Contains(hello.SupportedVersions, VersionTLS12)):
+		c.vers = VersionTLS12
+		c.out.rl.SetPlainVersion(record.VersionTLS12)
+		c.state12, err = tls12.ServerHandshake(ctx, p, (*transport12)(c), hello)
+	default:
+		err = fmt.Errorf("client offers versions %#04x (legacy %#04x), server allows %#04x to %#04x: %w",
+			hello.SupportedVersions, hello.Vers, p.MinVersion, p.MaxVersion, alert.ErrProtocolVersion)
+	}
+	return err
 }
 
 func isTimeout(err error) bool {
@@ -214,8 +241,9 @@ func (t *transport) ReadHandshake(ctx context.Context) ([]byte, error) {
 			c.in.msgs.Add(payload)
 		case record.TypeChangeCipherSpec:
 			// RFC 8446 §5: one change_cipher_spec of value 1, unprotected,
-			// may arrive during the handshake; ignore it.
-			if len(payload) != 1 || payload[0] != 1 || c.in.sawCCS {
+			// may arrive during a TLS 1.3 handshake; ignore it. In TLS 1.2
+			// it is a protocol step the engine waits for explicitly.
+			if c.vers == VersionTLS12 || len(payload) != 1 || payload[0] != 1 || c.in.sawCCS {
 				return nil, fmt.Errorf("bad change_cipher_spec: %w", alert.ErrUnexpectedMessage)
 			}
 			c.in.sawCCS = true
@@ -248,6 +276,12 @@ func (t *transport) SetReadProtection(o record.Opener) error {
 		return fmt.Errorf("handshake message spans a key change: %w", alert.ErrUnexpectedMessage)
 	}
 	t.in.rl.SetOpener(o, record.MaxBody13)
+	t.in.keyChanges++
+	if !t.isClient && t.in.keyChanges == 1 {
+		// The client's handshake keys: until its first protected record,
+		// an alert rejecting our flight may come unprotected.
+		t.in.rl.AllowPlainAlerts()
+	}
 	return nil
 }
 
@@ -268,4 +302,52 @@ func (c *Conn) readAlert(payload []byte) error {
 		return io.EOF
 	}
 	return &AlertError{Alert: a}
+}
+
+// transport12 is the Conn as the TLS 1.2 engine sees it: change_cipher_spec
+// is an explicit protocol step there.
+type transport12 Conn
+
+func (t *transport12) ReadHandshake(ctx context.Context) ([]byte, error) {
+	return (*transport)(t).ReadHandshake(ctx)
+}
+
+func (t *transport12) ReadChangeCipherSpec(ctx context.Context) error {
+	c := (*Conn)(t)
+	if c.in.msgs.Buffered() > 0 {
+		return fmt.Errorf("handshake data before change_cipher_spec: %w", alert.ErrUnexpectedMessage)
+	}
+	typ, payload, err := c.in.rl.Next()
+	if err != nil {
+		return err
+	}
+	switch typ {
+	case record.TypeChangeCipherSpec:
+		if len(payload) != 1 || payload[0] != 1 {
+			return fmt.Errorf("change_cipher_spec of %d bytes: %w", len(payload), alert.ErrDecode)
+		}
+		return nil
+	case record.TypeAlert:
+		return c.readAlert(payload)
+	}
+	return fmt.Errorf("%v record where change_cipher_spec was expected: %w", typ, alert.ErrUnexpectedMessage)
+}
+
+func (t *transport12) WriteHandshake(msg []byte) error {
+	return t.out.rl.Append(record.TypeHandshake, msg)
+}
+
+func (t *transport12) WriteChangeCipherSpec() error {
+	return t.out.rl.Append(record.TypeChangeCipherSpec, []byte{1})
+}
+
+func (t *transport12) Flush() error { return t.out.rl.Flush() }
+
+func (t *transport12) SetReadProtection(o record.Opener) error {
+	t.in.rl.SetOpener(o, record.MaxBody12)
+	return nil
+}
+
+func (t *transport12) SetWriteProtection(s record.Sealer) {
+	t.out.rl.SetSealer(s)
 }

@@ -88,6 +88,9 @@ func (c *Conn) failRead(err error) error {
 // handlePostHandshake processes a message after the handshake (RFC 8446
 // §4.6). c.in is held.
 func (c *Conn) handlePostHandshake(msg []byte) error {
+	if c.vers == VersionTLS12 {
+		return c.refuseRenegotiation(msg)
+	}
 	switch msg[0] {
 	case wire.TypeNewSessionTicket:
 		if !c.isClient {
@@ -118,6 +121,23 @@ func (c *Conn) handlePostHandshake(msg []byte) error {
 		return nil
 	}
 	return fmt.Errorf("handshake message type %d after the handshake: %w", msg[0], alert.ErrUnexpectedMessage)
+}
+
+// refuseRenegotiation answers a TLS 1.2 HelloRequest (to a client) or
+// ClientHello (to a server) with a no_renegotiation warning and carries on
+// (RFC 5246 §7.4.1.1, RFC 5746 §4.2); anything else is unexpected. c.in
+// is held.
+func (c *Conn) refuseRenegotiation(msg []byte) error {
+	if c.isClient && msg[0] == wire.TypeHelloRequest || !c.isClient && msg[0] == wire.TypeClientHello {
+		c.out.Lock()
+		defer c.out.Unlock()
+		if c.out.err == nil {
+			c.out.rl.Append(record.TypeAlert, []byte{1, byte(alert.NoRenegotiation)})
+			c.out.rl.Flush()
+		}
+		return nil
+	}
+	return fmt.Errorf("handshake message type %d after a TLS 1.2 handshake: %w", msg[0], alert.ErrUnexpectedMessage)
 }
 
 // peerSecret and ownSecret are the application traffic secrets by
@@ -201,6 +221,9 @@ func (c *Conn) sendKeyUpdateLocked(requestPeer bool) error {
 func (c *Conn) KeyUpdate(requestPeer bool) error {
 	if err := c.Handshake(); err != nil {
 		return err
+	}
+	if c.vers != VersionTLS13 {
+		return errors.New("holdfast: KeyUpdate needs TLS 1.3")
 	}
 	c.out.Lock()
 	defer c.out.Unlock()
@@ -293,6 +316,7 @@ func (c *Conn) Close() error {
 		c.in.rl.Close()
 		c.out.rl.Close()
 		c.state.Free()
+		c.state12.Free()
 		c.in.pending = nil
 		c.out.Unlock()
 		c.in.Unlock()
@@ -318,21 +342,36 @@ type ConnectionState struct {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
-	if !c.handshakeDone.Load() || c.state == nil {
+	switch {
+	case !c.handshakeDone.Load():
 		return ConnectionState{}
+	case c.state12 != nil:
+		st := c.state12
+		return ConnectionState{
+			Version:            VersionTLS12,
+			HandshakeComplete:  true,
+			CipherSuite:        st.Suite.ID,
+			CurveID:            CurveID(st.Group),
+			NegotiatedProtocol: st.ALPN,
+			ServerName:         st.ServerName,
+			PeerCertificates:   st.PeerCertificates,
+			VerifiedChains:     st.VerifiedChains,
+		}
+	case c.state != nil:
+		st := c.state
+		return ConnectionState{
+			Version:            VersionTLS13,
+			HandshakeComplete:  true,
+			CipherSuite:        st.Suite.ID,
+			CurveID:            CurveID(st.Group),
+			NegotiatedProtocol: st.ALPN,
+			ServerName:         st.ServerName,
+			PeerCertificates:   st.PeerCertificates,
+			VerifiedChains:     st.VerifiedChains,
+			DidHelloRetry:      st.DidHRR,
+		}
 	}
-	st := c.state
-	return ConnectionState{
-		Version:            VersionTLS13,
-		HandshakeComplete:  true,
-		CipherSuite:        st.Suite.ID,
-		CurveID:            CurveID(st.Group),
-		NegotiatedProtocol: st.ALPN,
-		ServerName:         st.ServerName,
-		PeerCertificates:   st.PeerCertificates,
-		VerifiedChains:     st.VerifiedChains,
-		DidHelloRetry:      st.DidHRR,
-	}
+	return ConnectionState{}
 }
 
 // NetConn returns the underlying connection.

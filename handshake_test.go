@@ -447,8 +447,8 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := (&Config{Certificates: []Certificate{mismatched}}).resolve(); !errors.Is(err, ErrKeyMismatch) {
 		t.Errorf("mismatched key: %v", err)
 	}
-	if _, err := (&Config{CipherSuites: []uint16{0x002f}}).resolve(); err == nil {
-		t.Error("TLS_RSA_WITH_AES_128_CBC_SHA accepted as a TLS 1.3 suite")
+	if _, err := (&Config{CipherSuites: []uint16{0x000a}}).resolve(); err == nil {
+		t.Error("TLS_RSA_WITH_3DES_EDE_CBC_SHA accepted")
 	}
 	if _, err := (&Config{CurvePreferences: []CurveID{0x0019}}).resolve(); err == nil {
 		t.Error("P-521 accepted")

@@ -27,6 +27,7 @@ APT_PACKAGES=(
 	"swtpm-tools:swtpm_setup"
 	"tpm2-tools:tpm2_createprimary"
 	"redis-server:redis-server"
+	"curl:curl"
 )
 
 STATICCHECK_VERSION="v0.8.2"

@@ -40,6 +40,10 @@ type In struct {
 	maxBody  int
 	err      error // sticky: once reading fails, it keeps failing
 	sawFirst bool
+	// plainAlerts accepts an unprotected alert under protection until the
+	// first protected record opens: a TLS 1.3 client that rejects the
+	// server's flight may send its alert before switching its own keys.
+	plainAlerts bool
 }
 
 // initialBuffer is the read buffer before the first large record: enough
@@ -71,6 +75,11 @@ const (
 
 // Protected reports whether records are being unprotected.
 func (in *In) Protected() bool { return in.open != nil }
+
+// AllowPlainAlerts lets an unprotected two-byte alert through until the
+// next protected record opens (RFC 8446 §6 lets a peer send an alert under
+// its current write keys, which may still be none).
+func (in *In) AllowPlainAlerts() { in.plainAlerts = true }
 
 // Buffered reports how many bytes of later records are already read: a
 // peer that sends data after a message that must end its flight (a
@@ -129,10 +138,14 @@ func (in *In) next() (ContentType, []byte, error) {
 	}
 	rec := in.buf[in.off : in.off+HeaderLen+n]
 	in.off += HeaderLen + n
-	if in.open == nil || typ == TypeChangeCipherSpec {
+	if in.open == nil || typ == TypeChangeCipherSpec || typ == TypeAlert && in.plainAlerts && n == 2 {
 		return typ, rec[HeaderLen:], nil
 	}
-	return in.open.Open(rec)
+	typ, payload, err := in.open.Open(rec)
+	if err == nil {
+		in.plainAlerts = false
+	}
+	return typ, payload, err
 }
 
 // fill makes at least n bytes available at buf[off:], moving a partial

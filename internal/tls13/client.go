@@ -1,6 +1,7 @@
 package tls13
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"fmt"
@@ -15,6 +16,22 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
 )
+
+// Downgrade sentinels (RFC 8446 §4.1.3).
+var (
+	downgrade12 = [8]byte{'D', 'O', 'W', 'N', 'G', 'R', 'D', 1}
+	downgrade11 = [8]byte{'D', 'O', 'W', 'N', 'G', 'R', 'D', 0}
+)
+
+// FallbackTo12 is returned by ClientHandshake when the server answered
+// with a TLS 1.2 ServerHello the client accepts: the TLS 1.2 engine takes
+// over with the ClientHello sent and the ServerHello received.
+type FallbackTo12 struct {
+	Hello       *wire.ClientHello
+	ServerHello *wire.ServerHello
+}
+
+func (*FallbackTo12) Error() string { return "tls13: server chose TLS 1.2" }
 
 // clientHandshake is the client's side of one TLS 1.3 handshake.
 type clientHandshake struct {
@@ -86,18 +103,37 @@ func (hs *clientHandshake) free() {
 // sendClientHello offers TLS 1.3 with key shares for the first groups
 // (RFC 8446 §4.1.2).
 func (hs *clientHandshake) sendClientHello() error {
+	offer13 := hs.p.MaxVersion >= 0x0304
+	offer12 := hs.p.MinVersion <= 0x0303
 	ch := &wire.ClientHello{
 		Vers:                0x0303,
 		SessionID:           make([]byte, 32),
-		CipherSuites:        hs.p.Suites,
 		CompressionMethods:  []byte{0},
 		ServerName:          hs.p.ServerName,
-		SupportedVersions:   []uint16{0x0304},
 		SignatureAlgorithms: fromSchemes(sigscheme.Supported13()),
 		ALPN:                hs.p.NextProtos,
 	}
 	for _, g := range hs.p.Groups {
-		ch.SupportedGroups = append(ch.SupportedGroups, uint16(g))
+		if offer13 || g != kex.X25519MLKEM768 {
+			ch.SupportedGroups = append(ch.SupportedGroups, uint16(g))
+		}
+	}
+	if offer13 {
+		ch.CipherSuites = append(ch.CipherSuites, hs.p.Suites...)
+		ch.SupportedVersions = []uint16{0x0304}
+	}
+	if offer12 {
+		// TLS 1.2 needs its own suites, the RSA PKCS#1 signatures some
+		// TLS 1.2 servers still make, and the extensions this client
+		// insists on there (RFC 7627, RFC 5746).
+		ch.CipherSuites = append(ch.CipherSuites, hs.p.Suites12...)
+		ch.SignatureAlgorithms = fromSchemes(sigscheme.Supported12())
+		ch.ExtendedMasterSecret = true
+		ch.SecureRenegotiationSupported = true
+		ch.ECPointFormats = []byte{0}
+		if offer13 {
+			ch.SupportedVersions = append(ch.SupportedVersions, 0x0303)
+		}
 	}
 	// A random legacy session ID makes middleboxes treat the handshake
 	// as TLS 1.2 resumption (RFC 8446 §D.4).
@@ -107,10 +143,12 @@ func (hs *clientHandshake) sendClientHello() error {
 	if _, err := io.ReadFull(hs.p.Rand, ch.Random[:]); err != nil {
 		return fmt.Errorf("reading randomness: %w", err)
 	}
-	n := max(1, min(hs.p.KeyShares, len(hs.p.Groups)))
-	for _, g := range hs.p.Groups[:n] {
-		if err := hs.addShare(ch, g); err != nil {
-			return err
+	if offer13 {
+		n := max(1, min(hs.p.KeyShares, len(hs.p.Groups)))
+		for _, g := range hs.p.Groups[:n] {
+			if err := hs.addShare(ch, g); err != nil {
+				return err
+			}
 		}
 	}
 	return hs.writeHello(ch)
@@ -195,10 +233,16 @@ func (hs *clientHandshake) readServerHello(ctx context.Context) error {
 // checkServerHello applies the checks every ServerHello and
 // HelloRetryRequest must pass.
 func (hs *clientHandshake) checkServerHello(sh *wire.ServerHello) error {
-	if sh.SupportedVersion != 0x0304 {
-		// Downgrade to TLS 1.2 is refused until the TLS 1.2 engine lands;
-		// then the RFC 8446 §4.1.3 sentinel check belongs here.
-		return fmt.Errorf("server selected version %#04x: %w", sh.SupportedVersion, alert.ErrProtocolVersion)
+	if sh.SupportedVersion == 0 && sh.Vers == 0x0303 && hs.p.MinVersion <= 0x0303 && !sh.IsHelloRetryRequest() {
+		// RFC 8446 §4.1.3: a TLS 1.3 client that gets a TLS 1.2
+		// ServerHello carrying the downgrade sentinel is under attack.
+		if hs.p.MaxVersion >= 0x0304 && (bytes.Equal(sh.Random[24:], downgrade12[:]) || bytes.Equal(sh.Random[24:], downgrade11[:])) {
+			return fmt.Errorf("TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel: %w", alert.ErrIllegalParameter)
+		}
+		return &FallbackTo12{Hello: hs.hello, ServerHello: sh}
+	}
+	if sh.SupportedVersion != 0x0304 || hs.p.MaxVersion < 0x0304 {
+		return fmt.Errorf("server selected version %#04x (legacy %#04x): %w", sh.SupportedVersion, sh.Vers, alert.ErrProtocolVersion)
 	}
 	if !slices.Equal(sh.SessionID, hs.hello.SessionID) {
 		return fmt.Errorf("ServerHello does not echo the session ID: %w", alert.ErrIllegalParameter)

@@ -9,6 +9,7 @@ import (
 
 // Handshake message types (RFC 8446 §4, RFC 5246 §7.4).
 const (
+	TypeHelloRequest        uint8 = 0
 	TypeClientHello         uint8 = 1
 	TypeServerHello         uint8 = 2
 	TypeNewSessionTicket    uint8 = 4

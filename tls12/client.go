@@ -1,0 +1,322 @@
+package tls12
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/record"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// clientHandshake is the client's side of one TLS 1.2 full handshake,
+// taken over after the ServerHello selected TLS 1.2.
+type clientHandshake struct {
+	p  *params.Params
+	tr Transport
+
+	hello      *wire.ClientHello
+	server     *wire.ServerHello
+	suite      Suite
+	group      kex.Group
+	transcript transcript
+	certReq    *wire.CertificateRequest12
+	leaf       *x509.Certificate
+
+	ecdhPublic   []byte // the client's ECDHE share for ClientKeyExchange
+	premaster    *mem.Secret
+	master       *mem.Secret
+	pendingRead  record.Opener
+	pendingWrite record.Sealer
+	state        State
+}
+
+// ClientHandshake continues a handshake whose ClientHello (hello, already
+// sent) was answered by a TLS 1.2 ServerHello (sh). On success the State's
+// secrets belong to the caller.
+func ClientHandshake(ctx context.Context, p *params.Params, tr Transport, hello *wire.ClientHello, sh *wire.ServerHello) (*State, error) {
+	hs := &clientHandshake{p: p, tr: tr, hello: hello, server: sh}
+	defer hs.free()
+	if err := hs.handshake(ctx); err != nil {
+		return nil, err
+	}
+	st := hs.state
+	st.MasterSecret, hs.master = hs.master, nil
+	return &st, nil
+}
+
+func (hs *clientHandshake) free() {
+	hs.premaster.Free()
+	hs.master.Free()
+	if hs.pendingRead != nil {
+		hs.pendingRead.Free()
+	}
+	if hs.pendingWrite != nil {
+		hs.pendingWrite.Free()
+	}
+}
+
+// handshake follows RFC 5246 §7.3, Figure 1, from the client's side.
+func (hs *clientHandshake) handshake(ctx context.Context) error {
+	if err := hs.processServerHello(); err != nil {
+		return err
+	}
+	if err := hs.readServerFlight(ctx); err != nil {
+		return err
+	}
+	if err := hs.sendClientFlight(ctx); err != nil {
+		return err
+	}
+	return hs.readServerFinished(ctx)
+}
+
+// processServerHello checks that the server chose only what was offered
+// (RFC 5246 §7.4.1.3) and that it keeps the promises this client requires.
+func (hs *clientHandshake) processServerHello() error {
+	sh := hs.server
+	s, ok := SuiteByID(sh.CipherSuite)
+	if !ok || !slices.Contains(hs.hello.CipherSuites, sh.CipherSuite) {
+		return fmt.Errorf("server chose suite %#04x, which the client did not offer: %w", sh.CipherSuite, alert.ErrIllegalParameter)
+	}
+	hs.suite = s
+	if sh.CompressionMethod != 0 {
+		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
+	}
+	if len(sh.Unknown) > 0 || sh.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC {
+		return fmt.Errorf("ServerHello carries an extension the client did not offer: %w", alert.ErrUnsupportedExtension)
+	}
+	if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
+		return fmt.Errorf("initial ServerHello with a non-empty renegotiation_info: %w", alert.ErrHandshakeFailure)
+	}
+	if !sh.ExtendedMasterSecret {
+		return fmt.Errorf("server does not support extended_master_secret, which this client requires: %w", alert.ErrHandshakeFailure)
+	}
+	if sh.ALPN != "" && !slices.Contains(hs.hello.ALPN, sh.ALPN) {
+		return fmt.Errorf("server selected ALPN %q, which the client did not offer: %w", sh.ALPN, alert.ErrIllegalParameter)
+	}
+	hs.transcript.start(s.Hash)
+	hs.transcript.add(hs.hello.Raw)
+	hs.transcript.add(sh.Raw)
+	st := &hs.state
+	st.Suite, st.ALPN, st.ServerName = s, sh.ALPN, hs.p.ServerName
+	st.ExtendedMaster, st.SecureRenegotation = true, sh.SecureRenegotiationSupported
+	st.ClientRandom, st.ServerRandom = hs.hello.Random, sh.Random
+	return nil
+}
+
+// readServerFlight reads Certificate, ServerKeyExchange (ECDHE),
+// CertificateRequest (optional) and ServerHelloDone.
+func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
+	cm, err := expect(ctx, hs.tr, wire.TypeCertificate, "Certificate", wire.ParseCertificate12)
+	if err != nil {
+		return err
+	}
+	if len(cm.Certificates) == 0 {
+		return fmt.Errorf("server sent no certificate: %w", alert.ErrDecode)
+	}
+	hs.transcript.add(cm.Raw)
+	certs, chains, err := params.VerifyChain(hs.p, cm.Certificates, true)
+	if err != nil {
+		return err
+	}
+	hs.leaf = certs[0]
+	hs.state.PeerCertificates, hs.state.VerifiedChains = certs, chains
+
+	if hs.suite.KX != RSA {
+		if err := hs.readServerKeyExchange(ctx); err != nil {
+			return err
+		}
+	} else if _, ok := hs.leaf.PublicKey.(*rsa.PublicKey); !ok {
+		return fmt.Errorf("RSA key transport with a %T certificate key: %w", hs.leaf.PublicKey, alert.ErrUnsupportedCert)
+	}
+	msg, err := hs.tr.ReadHandshake(ctx)
+	if err != nil {
+		return err
+	}
+	if len(msg) > 0 && msg[0] == wire.TypeCertificateRequest {
+		if hs.certReq, err = wire.ParseCertificateRequest12(msg); err != nil {
+			return fmt.Errorf("parsing CertificateRequest: %w", err)
+		}
+		hs.transcript.add(hs.certReq.Raw)
+		if msg, err = hs.tr.ReadHandshake(ctx); err != nil {
+			return err
+		}
+	}
+	if len(msg) == 0 || msg[0] != wire.TypeServerHelloDone {
+		return fmt.Errorf("expected ServerHelloDone: %w", alert.ErrUnexpectedMessage)
+	}
+	done, err := wire.ParseServerHelloDone(msg)
+	if err != nil {
+		return fmt.Errorf("parsing ServerHelloDone: %w", err)
+	}
+	hs.transcript.add(done.Raw)
+	return nil
+}
+
+// readServerKeyExchange verifies the server's signature over its ECDHE
+// parameters and completes the exchange (RFC 8422 §5.4).
+func (hs *clientHandshake) readServerKeyExchange(ctx context.Context) error {
+	ske, err := expect(ctx, hs.tr, wire.TypeServerKeyExchange, "ServerKeyExchange", wire.ParseServerKeyExchange)
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(ske.Raw)
+	g := kex.Group(ske.Group)
+	if g == kex.X25519MLKEM768 || !slices.Contains(hs.p.Groups, g) {
+		return fmt.Errorf("server chose group %v, which the client did not offer: %w", g, alert.ErrIllegalParameter)
+	}
+	pub, err := sigscheme.CertPublicKey(hs.leaf)
+	if err != nil {
+		return err
+	}
+	signed := slices.Concat(hs.hello.Random[:], hs.server.Random[:], ske.Params)
+	if err := sigscheme.Verify(sigscheme.VersionTLS12, sigscheme.Supported12(), pub, sigscheme.Scheme(ske.Algorithm), signed, ske.Signature); err != nil {
+		return fmt.Errorf("ServerKeyExchange: %w", err)
+	}
+	priv, err := kex.Generate(g)
+	if err != nil {
+		return err
+	}
+	defer priv.Free()
+	if hs.premaster, err = priv.Shared(ske.PublicKey); err != nil {
+		return err
+	}
+	hs.group, hs.state.Group = g, g
+	hs.ecdhPublic = priv.Public()
+	return nil
+}
+
+// sendClientFlight sends Certificate (if asked), ClientKeyExchange,
+// CertificateVerify (if a certificate was sent), change_cipher_spec and
+// Finished.
+func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
+	var chosen *params.Certificate
+	var scheme sigscheme.Scheme
+	if hs.certReq != nil {
+		peer := make([]sigscheme.Scheme, len(hs.certReq.SignatureAlgorithms))
+		for i, v := range hs.certReq.SignatureAlgorithms {
+			peer[i] = sigscheme.Scheme(v)
+		}
+		for _, c := range hs.p.ClientCertificates {
+			if s, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, sigscheme.Supported12()); err == nil {
+				chosen, scheme = c, s
+				break
+			}
+		}
+		cm := &wire.Certificate12{}
+		if chosen != nil {
+			cm.Certificates = chosen.Chain
+		}
+		if err := hs.write(cm); err != nil {
+			return err
+		}
+	}
+	ckx, err := hs.clientKeyExchange()
+	if err != nil {
+		return err
+	}
+	if err := hs.write(ckx); err != nil {
+		return err
+	}
+	hs.master, err = extendedMasterSecret(hs.suite, hs.premaster, hs.transcript.sum())
+	hs.premaster.Free()
+	hs.premaster = nil
+	if err != nil {
+		return err
+	}
+	if chosen != nil {
+		sig, err := sigscheme.Sign(ctx, chosen.Signer, scheme, hs.transcript.msgs)
+		if err != nil {
+			return fmt.Errorf("signing CertificateVerify with %v: %w", scheme, err)
+		}
+		if err := hs.write(&wire.CertificateVerify{Algorithm: uint16(scheme), Signature: sig}); err != nil {
+			return err
+		}
+	}
+	kb, err := deriveKeyBlock(hs.suite, hs.master, hs.hello.Random[:], hs.server.Random[:])
+	if err != nil {
+		return err
+	}
+	defer kb.free()
+	if hs.pendingRead, hs.pendingWrite, err = newProtections(hs.suite, kb, true, hs.p.Rand); err != nil {
+		return err
+	}
+	verify, err := finishedData(hs.suite, hs.master, "client finished", hs.transcript.sum())
+	if err != nil {
+		return err
+	}
+	if err := hs.tr.WriteChangeCipherSpec(); err != nil {
+		return err
+	}
+	hs.tr.SetWriteProtection(hs.pendingWrite)
+	hs.pendingWrite = nil
+	if err := hs.write(&wire.Finished{VerifyData: verify}); err != nil {
+		return err
+	}
+	return hs.tr.Flush()
+}
+
+// clientKeyExchange carries the client's ECDHE public key, or for RSA key
+// transport a fresh premaster secret (the offered version, then 46 random
+// bytes) encrypted to the server's key.
+func (hs *clientHandshake) clientKeyExchange() (*wire.ClientKeyExchange, error) {
+	if hs.suite.KX != RSA {
+		return wire.NewClientKeyExchangeECDH(hs.ecdhPublic), nil
+	}
+	pm, err := mem.New(premasterLen)
+	if err != nil {
+		return nil, err
+	}
+	hs.premaster = pm
+	b := pm.Bytes()
+	b[0], b[1] = byte(hs.hello.Vers>>8), byte(hs.hello.Vers)
+	if _, err := io.ReadFull(hs.p.Rand, b[2:]); err != nil {
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
+	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
+	ct, err := rsa.EncryptPKCS1v15(rand.Reader, hs.leaf.PublicKey.(*rsa.PublicKey), b)
+	if err != nil {
+		return nil, fmt.Errorf("encrypting the premaster secret: %w", err)
+	}
+	return wire.NewClientKeyExchangeRSA(ct), nil
+}
+
+func (hs *clientHandshake) write(m interface{ Marshal() ([]byte, error) }) error {
+	raw, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	return hs.tr.WriteHandshake(raw)
+}
+
+// readServerFinished waits for the server's change_cipher_spec and checks
+// its Finished.
+func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
+	if err := hs.tr.ReadChangeCipherSpec(ctx); err != nil {
+		return err
+	}
+	r := hs.pendingRead
+	hs.pendingRead = nil
+	if err := hs.tr.SetReadProtection(r); err != nil {
+		return err
+	}
+	fin, err := expect(ctx, hs.tr, wire.TypeFinished, "server Finished", wire.ParseFinished)
+	if err != nil {
+		return err
+	}
+	if err := checkFinished(hs.suite, hs.master, "server finished", hs.transcript.sum(), fin.VerifyData); err != nil {
+		return fmt.Errorf("server %w", err)
+	}
+	hs.transcript.add(fin.Raw)
+	return nil
+}

@@ -1,0 +1,352 @@
+package tls12
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/record"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// Downgrade sentinels (RFC 8446 §4.1.3): the last 8 bytes of a TLS 1.2
+// ServerHello.random from a server that supports TLS 1.3.
+var downgradeTLS12 = [8]byte{'D', 'O', 'W', 'N', 'G', 'R', 'D', 1}
+
+// Signaling cipher suite values.
+const (
+	scsvRenegotiation = 0x00ff // TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746)
+	scsvFallback      = 0x5600 // TLS_FALLBACK_SCSV (RFC 7507)
+)
+
+// serverHandshake is the server's side of one TLS 1.2 full handshake.
+type serverHandshake struct {
+	p  *params.Params
+	tr Transport
+
+	hello       *wire.ClientHello
+	suite       Suite
+	group       kex.Group
+	cert        *params.Certificate
+	scheme      sigscheme.Scheme
+	alpn        string
+	transcript  transcript
+	random      [32]byte
+	secureReneg bool
+
+	share        *kex.Private // ECDHE: the server's ephemeral share
+	master       *mem.Secret
+	pendingRead  record.Opener // installed at the client's change_cipher_spec
+	pendingWrite record.Sealer // installed at ours
+	state        State
+}
+
+// ServerHandshake runs the server side of a TLS 1.2 handshake whose
+// ClientHello has been read and parsed. On success the State's secrets
+// belong to the caller.
+func ServerHandshake(ctx context.Context, p *params.Params, tr Transport, hello *wire.ClientHello) (*State, error) {
+	hs := &serverHandshake{p: p, tr: tr, hello: hello}
+	defer hs.free()
+	if err := hs.handshake(ctx); err != nil {
+		return nil, err
+	}
+	st := hs.state
+	st.MasterSecret, hs.master = hs.master, nil
+	return &st, nil
+}
+
+func (hs *serverHandshake) free() {
+	hs.share.Free()
+	hs.master.Free()
+	if hs.pendingRead != nil {
+		hs.pendingRead.Free()
+	}
+	if hs.pendingWrite != nil {
+		hs.pendingWrite.Free()
+	}
+}
+
+// handshake follows RFC 5246 §7.3, Figure 1, from the server's side.
+func (hs *serverHandshake) handshake(ctx context.Context) error {
+	if err := hs.processClientHello(); err != nil {
+		return err
+	}
+	hs.transcript.start(hs.suite.Hash)
+	hs.transcript.add(hs.hello.Raw)
+	if err := hs.sendServerFlight(ctx); err != nil {
+		return err
+	}
+	if err := hs.readClientFlight(ctx); err != nil {
+		return err
+	}
+	return hs.sendFinished()
+}
+
+// processClientHello checks the ClientHello and negotiates the suite,
+// group, certificate, signature scheme and ALPN (RFC 5246 §7.4.1.2).
+func (hs *serverHandshake) processClientHello() error {
+	ch := hs.hello
+	if ch.Vers < 0x0303 {
+		return fmt.Errorf("client offers at most version %#04x: %w", ch.Vers, alert.ErrProtocolVersion)
+	}
+	if !slices.Contains(ch.CompressionMethods, 0) {
+		return fmt.Errorf("ClientHello without the null compression method: %w", alert.ErrDecode)
+	}
+	if slices.Contains(ch.CipherSuites, scsvFallback) && hs.p.MaxVersion > 0x0303 {
+		return fmt.Errorf("client retried with TLS_FALLBACK_SCSV while TLS 1.3 is available: %w", alert.ErrInappropriateFallback)
+	}
+	// RFC 5746 §3.6: on an initial handshake renegotiated_connection must
+	// be empty; the SCSV means the same as an empty extension.
+	if ch.SecureRenegotiationSupported && len(ch.SecureRenegotiation) != 0 {
+		return fmt.Errorf("initial ClientHello with a non-empty renegotiation_info: %w", alert.ErrHandshakeFailure)
+	}
+	hs.secureReneg = ch.SecureRenegotiationSupported || slices.Contains(ch.CipherSuites, scsvRenegotiation)
+	if !ch.ExtendedMasterSecret {
+		// RFC 7627 is required: without it the master secret is not bound
+		// to the handshake (the triple handshake attack).
+		return fmt.Errorf("client does not offer extended_master_secret, which this server requires: %w", alert.ErrHandshakeFailure)
+	}
+	if err := hs.pickSuite(); err != nil {
+		return err
+	}
+	return hs.pickALPN()
+}
+
+// pickSuite chooses, in the server's order, the first suite the client
+// offers that a configured certificate and a common group can serve.
+func (hs *serverHandshake) pickSuite() error {
+	ch := hs.hello
+	pointsOK := len(ch.ECPointFormats) == 0 || slices.Contains(ch.ECPointFormats, 0)
+	for _, id := range hs.p.Suites12 {
+		s, ok := SuiteByID(id)
+		if !ok || !slices.Contains(ch.CipherSuites, id) {
+			continue
+		}
+		if s.KX != RSA {
+			if !pointsOK {
+				continue
+			}
+			g, ok := hs.commonGroup()
+			if !ok {
+				continue
+			}
+			hs.group = g
+		}
+		if cert, scheme, ok := hs.pickCertificate(s.KX); ok {
+			hs.suite, hs.cert, hs.scheme = s, cert, scheme
+			return nil
+		}
+	}
+	return fmt.Errorf("no TLS 1.2 cipher suite in common with a usable certificate and group (client offered %#04x): %w", ch.CipherSuites, alert.ErrHandshakeFailure)
+}
+
+// commonGroup is the server's most preferred classical group the client
+// supports; the hybrid ML-KEM group is TLS 1.3 only.
+func (hs *serverHandshake) commonGroup() (kex.Group, bool) {
+	for _, g := range hs.p.Groups {
+		if g != kex.X25519MLKEM768 && slices.Contains(hs.hello.SupportedGroups, uint16(g)) {
+			return g, true
+		}
+	}
+	return 0, false
+}
+
+// pickCertificate finds a certificate whose key suits the key exchange
+// (preferring one for the requested server name) and, for ECDHE, a scheme
+// to sign the ServerKeyExchange with.
+func (hs *serverHandshake) pickCertificate(kx KeyExchange) (*params.Certificate, sigscheme.Scheme, bool) {
+	var named, rest []*params.Certificate
+	for _, c := range hs.p.Certificates {
+		if c.Leaf != nil && hs.hello.ServerName != "" && c.Leaf.VerifyHostname(hs.hello.ServerName) == nil {
+			named = append(named, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	peer := make([]sigscheme.Scheme, len(hs.hello.SignatureAlgorithms))
+	for i, v := range hs.hello.SignatureAlgorithms {
+		peer[i] = sigscheme.Scheme(v)
+	}
+	for _, c := range append(named, rest...) {
+		switch pub := c.Signer.Public().(type) {
+		case *ecdsa.PublicKey, ed25519.PublicKey:
+			if kx != ECDHE_ECDSA {
+				continue
+			}
+		case *rsa.PublicKey:
+			if kx == ECDHE_ECDSA {
+				continue
+			}
+			if kx == RSA {
+				if _, ok := c.Signer.(crypto.Decrypter); !ok {
+					continue
+				}
+				return c, 0, true
+			}
+		default:
+			_ = pub
+			continue
+		}
+		scheme, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, sigscheme.Supported12())
+		if err == nil {
+			return c, scheme, true
+		}
+	}
+	return nil, 0, false
+}
+
+func (hs *serverHandshake) pickALPN() error {
+	if len(hs.p.NextProtos) == 0 || len(hs.hello.ALPN) == 0 {
+		return nil
+	}
+	for _, proto := range hs.p.NextProtos {
+		if slices.Contains(hs.hello.ALPN, proto) {
+			hs.alpn = proto
+			return nil
+		}
+	}
+	return fmt.Errorf("client offers ALPN %q, server supports %q: %w", hs.hello.ALPN, hs.p.NextProtos, alert.ErrNoApplicationProtocol)
+}
+
+func (hs *serverHandshake) write(m interface{ Marshal() ([]byte, error) }) error {
+	raw, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	return hs.tr.WriteHandshake(raw)
+}
+
+// sendServerFlight sends ServerHello, Certificate, ServerKeyExchange (for
+// ECDHE), CertificateRequest (when asked for) and ServerHelloDone.
+func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
+	// A fully random ServerHello.random; a server that can speak TLS 1.3
+	// ends it with the downgrade sentinel (RFC 8446 §4.1.3).
+	if _, err := io.ReadFull(hs.p.Rand, hs.random[:]); err != nil {
+		return fmt.Errorf("reading randomness: %w", err)
+	}
+	if hs.p.MaxVersion > 0x0303 {
+		copy(hs.random[24:], downgradeTLS12[:])
+	}
+	sh := &wire.ServerHello{
+		Vers:                         0x0303,
+		Random:                       hs.random,
+		CipherSuite:                  hs.suite.ID,
+		SecureRenegotiationSupported: hs.secureReneg,
+		ExtendedMasterSecret:         true,
+		ALPN:                         hs.alpn,
+	}
+	if len(hs.hello.ECPointFormats) > 0 && hs.suite.KX != RSA {
+		sh.ECPointFormats = []byte{0}
+	}
+	if err := hs.write(sh); err != nil {
+		return err
+	}
+	cm := &wire.Certificate12{Certificates: hs.cert.Chain}
+	if err := hs.write(cm); err != nil {
+		return err
+	}
+	if hs.suite.KX != RSA {
+		if err := hs.sendServerKeyExchange(ctx); err != nil {
+			return err
+		}
+	}
+	if hs.p.ClientAuth != params.NoClientCert {
+		req := &wire.CertificateRequest12{CertificateTypes: []byte{1, 64}} // rsa_sign, ecdsa_sign
+		for _, s := range sigscheme.Supported12() {
+			req.SignatureAlgorithms = append(req.SignatureAlgorithms, uint16(s))
+		}
+		if err := hs.write(req); err != nil {
+			return err
+		}
+	}
+	if err := hs.write(&wire.ServerHelloDone{}); err != nil {
+		return err
+	}
+	return hs.tr.Flush()
+}
+
+// ecdhe is the server's ephemeral key share, made for ServerKeyExchange
+// and completed by ClientKeyExchange.
+func (hs *serverHandshake) sendServerKeyExchange(ctx context.Context) error {
+	priv, err := kex.Generate(hs.group)
+	if err != nil {
+		return err
+	}
+	hs.share = priv
+	ske := &wire.ServerKeyExchange{Group: uint16(hs.group), PublicKey: priv.Public(), Algorithm: uint16(hs.scheme)}
+	params, err := ske.MarshalParams()
+	if err != nil {
+		return err
+	}
+	signed := slices.Concat(hs.hello.Random[:], hs.random[:], params)
+	if ske.Signature, err = sigscheme.Sign(ctx, hs.cert.Signer, hs.scheme, signed); err != nil {
+		return fmt.Errorf("signing ServerKeyExchange with %v: %w", hs.scheme, err)
+	}
+	return hs.write(ske)
+}
+
+// readClientFlight reads the client's Certificate (if requested),
+// ClientKeyExchange, CertificateVerify (if it sent a certificate),
+// ChangeCipherSpec and Finished.
+func (hs *serverHandshake) readClientFlight(ctx context.Context) error {
+	var clientCerts []*x509.Certificate
+	if hs.p.ClientAuth != params.NoClientCert {
+		var err error
+		if clientCerts, err = hs.readClientCertificate(ctx); err != nil {
+			return err
+		}
+	}
+	ckx, err := expect(ctx, hs.tr, wire.TypeClientKeyExchange, "ClientKeyExchange", wire.ParseClientKeyExchange)
+	if err != nil {
+		return err
+	}
+	premaster, err := hs.premaster(ckx)
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(ckx.Raw)
+	// RFC 7627 §3: the session hash covers everything through
+	// ClientKeyExchange.
+	hs.master, err = extendedMasterSecret(hs.suite, premaster, hs.transcript.sum())
+	premaster.Free()
+	if err != nil {
+		return err
+	}
+	if len(clientCerts) > 0 {
+		if err := hs.readCertificateVerify(ctx, clientCerts[0]); err != nil {
+			return err
+		}
+	}
+	if err := hs.installKeys(); err != nil {
+		return err
+	}
+	if err := hs.tr.ReadChangeCipherSpec(ctx); err != nil {
+		return err
+	}
+	if err := hs.tr.SetReadProtection(hs.pendingRead); err != nil {
+		hs.pendingRead = nil
+		return err
+	}
+	hs.pendingRead = nil
+	fin, err := expect(ctx, hs.tr, wire.TypeFinished, "client Finished", wire.ParseFinished)
+	if err != nil {
+		return err
+	}
+	if err := checkFinished(hs.suite, hs.master, "client finished", hs.transcript.sum(), fin.VerifyData); err != nil {
+		return fmt.Errorf("client %w", err)
+	}
+	hs.transcript.add(fin.Raw)
+	return nil
+}

@@ -1,0 +1,178 @@
+package tls12
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"fmt"
+	"io"
+
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// premaster computes the premaster secret from the ClientKeyExchange.
+func (hs *serverHandshake) premaster(ckx *wire.ClientKeyExchange) (*mem.Secret, error) {
+	if hs.suite.KX != RSA {
+		pub, err := ckx.ECDHPublic()
+		if err != nil {
+			return nil, err
+		}
+		return hs.share.Shared(pub)
+	}
+	ct, err := ckx.EncryptedPremaster()
+	if err != nil {
+		return nil, err
+	}
+	return rsaPremaster(hs.p.Rand, hs.cert.Signer.(crypto.Decrypter), ct, hs.hello.Vers)
+}
+
+const premasterLen = 48
+
+// rsaPremaster decrypts an RSA-encrypted premaster secret with the
+// Bleichenbacher countermeasure of RFC 5246 §7.4.7.1: a random premaster is
+// made first, and whatever goes wrong (a decryption error from the
+// backend, a wrong length, the wrong version bytes) the handshake goes on
+// with the random one, chosen in constant time, so the peer sees the same
+// alert (a bad Finished) and the same code path either way.
+func rsaPremaster(rnd io.Reader, key crypto.Decrypter, ct []byte, clientVersion uint16) (*mem.Secret, error) {
+	fake, err := mem.New(premasterLen)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(rnd, fake.Bytes()); err != nil {
+		fake.Free()
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
+	out, err := mem.New(premasterLen)
+	if err != nil {
+		fake.Free()
+		return nil, err
+	}
+	defer fake.Free()
+	// With SessionKeyLen set, crypto/rsa itself answers a bad padding with
+	// random bytes in constant time; other backends may return an error,
+	// which is folded into the same selection below.
+	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
+	plain, decErr := key.Decrypt(rnd, ct, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: premasterLen})
+	good := subtle.ConstantTimeEq(int32(len(plain)), premasterLen)
+	if decErr != nil {
+		good = 0
+	}
+	buf := make([]byte, premasterLen)
+	copy(buf, plain)
+	clear(plain)
+	// The first two bytes must be the version the client offered.
+	good &= subtle.ConstantTimeByteEq(buf[0], byte(clientVersion>>8))
+	good &= subtle.ConstantTimeByteEq(buf[1], byte(clientVersion))
+	dst := out.Bytes()
+	copy(dst, fake.Bytes())
+	subtle.ConstantTimeCopy(good, dst, buf)
+	clear(buf)
+	return out, nil
+}
+
+// readClientCertificate reads the client's Certificate and applies the
+// client-auth policy.
+func (hs *serverHandshake) readClientCertificate(ctx context.Context) ([]*x509.Certificate, error) {
+	cm, err := expect(ctx, hs.tr, wire.TypeCertificate, "client Certificate", wire.ParseCertificate12)
+	if err != nil {
+		return nil, err
+	}
+	hs.transcript.add(cm.Raw)
+	if len(cm.Certificates) == 0 {
+		switch hs.p.ClientAuth {
+		case params.RequireAnyClientCert, params.RequireAndVerifyClientCert:
+			// RFC 5246 §7.4.6: handshake_failure (TLS 1.2 has no
+			// certificate_required).
+			return nil, fmt.Errorf("client sent no certificate: %w", alert.ErrHandshakeFailure)
+		}
+		return nil, nil
+	}
+	var certs []*x509.Certificate
+	switch hs.p.ClientAuth {
+	case params.VerifyClientCertIfGiven, params.RequireAndVerifyClientCert:
+		var chains [][]*x509.Certificate
+		if certs, chains, err = params.VerifyChain(hs.p, cm.Certificates, false); err != nil {
+			return nil, err
+		}
+		hs.state.VerifiedChains = chains
+	default:
+		for i, der := range cm.Certificates {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, fmt.Errorf("parsing client certificate %d: %v: %w", i, err, alert.ErrBadCertificate)
+			}
+			certs = append(certs, c)
+		}
+	}
+	hs.state.PeerCertificates = certs
+	return certs, nil
+}
+
+// readCertificateVerify checks the client's signature over the handshake
+// messages so far (RFC 5246 §7.4.8).
+func (hs *serverHandshake) readCertificateVerify(ctx context.Context, leaf *x509.Certificate) error {
+	cv, err := expect(ctx, hs.tr, wire.TypeCertificateVerify, "client CertificateVerify", wire.ParseCertificateVerify)
+	if err != nil {
+		return err
+	}
+	pub, err := sigscheme.CertPublicKey(leaf)
+	if err != nil {
+		return err
+	}
+	if err := sigscheme.Verify(sigscheme.VersionTLS12, sigscheme.Supported12(), pub, sigscheme.Scheme(cv.Algorithm), hs.transcript.msgs, cv.Signature); err != nil {
+		return fmt.Errorf("client CertificateVerify: %w", err)
+	}
+	hs.transcript.add(cv.Raw)
+	return nil
+}
+
+// installKeys derives the key block and prepares both directions'
+// protection; the read side is switched at the client's
+// change_cipher_spec, the write side at ours.
+func (hs *serverHandshake) installKeys() error {
+	kb, err := deriveKeyBlock(hs.suite, hs.master, hs.hello.Random[:], hs.random[:])
+	if err != nil {
+		return err
+	}
+	defer kb.free()
+	r, w, err := newProtections(hs.suite, kb, false, hs.p.Rand)
+	if err != nil {
+		return err
+	}
+	hs.pendingRead, hs.pendingWrite = r, w
+	return nil
+}
+
+// sendFinished answers with change_cipher_spec and the server Finished.
+func (hs *serverHandshake) sendFinished() error {
+	verify, err := finishedData(hs.suite, hs.master, "server finished", hs.transcript.sum())
+	if err != nil {
+		return err
+	}
+	if err := hs.tr.WriteChangeCipherSpec(); err != nil {
+		return err
+	}
+	hs.tr.SetWriteProtection(hs.pendingWrite)
+	hs.pendingWrite = nil
+	if err := hs.write(&wire.Finished{VerifyData: verify}); err != nil {
+		return err
+	}
+	if err := hs.tr.Flush(); err != nil {
+		return err
+	}
+	st := &hs.state
+	st.Suite, st.Group, st.ALPN, st.ServerName = hs.suite, hs.group, hs.alpn, hs.hello.ServerName
+	st.ExtendedMaster, st.SecureRenegotation = true, hs.secureReneg
+	st.ClientRandom, st.ServerRandom = hs.hello.Random, hs.random
+	if hs.suite.KX == RSA {
+		st.Group = 0
+	}
+	return nil
+}
