@@ -154,3 +154,105 @@ func TestConnectionResidue(t *testing.T) {
 		t.Errorf("runtimesecret build: holdfast left %d copies of AES keys and %d of IVs; want 0", hfKeys, hfIVs)
 	}
 }
+
+// serverRandomSniffer records the ServerHello.random from the first
+// record a client reads (TLS 1.2: a plaintext handshake record).
+type serverRandomSniffer struct {
+	net.Conn
+	buf    []byte
+	random []byte
+}
+
+func (s *serverRandomSniffer) Read(p []byte) (int, error) {
+	n, err := s.Conn.Read(p)
+	if s.random == nil {
+		s.buf = append(s.buf, p[:n]...)
+		// record header 5, handshake header 4, legacy_version 2
+		if len(s.buf) >= 5+4+2+32 {
+			s.random = append([]byte(nil), s.buf[11:43]...)
+		}
+	}
+	return n, err
+}
+
+// TestConnectionResidue12 repeats the residue count for TLS 1.2: master
+// secrets from the key log's CLIENT_RANDOM lines and the AES keys of the
+// key block derived from them, Holdfast beside crypto/tls.
+func TestConnectionResidue12(t *testing.T) {
+	if residue.RaceEnabled {
+		t.Skip("residue: not asserted under -race (see residue.AssertNone); ci/test.sh runs this test without it")
+	}
+	const n = 8
+	pki := newTestPKI(t)
+	cert := pki.leaf(t, ecKey(t, elliptic.P256()), "server.test")
+	run := func(dial func(kl io.Writer, a, b net.Conn) error) (masters, keys int) {
+		var mu sync.Mutex
+		var held []*mem.Secret
+		var masterNeedles, keyNeedles [][]byte
+		defer func() {
+			for _, s := range held {
+				s.Free()
+			}
+		}()
+		for range n {
+			a, b := net.Pipe()
+			sniff := &serverRandomSniffer{Conn: a}
+			var line []byte
+			kl := writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if line == nil {
+					line = append([]byte(nil), p...) // hex only: no raw secret bytes
+				}
+				return len(p), nil
+			})
+			if err := dial(kl, sniff, b); err != nil {
+				t.Fatal(err)
+			}
+			f := bytes.Fields(line)
+			master, _ := mem.New(48)
+			hex.Decode(master.Bytes(), f[2])
+			clientRandom := make([]byte, 32)
+			hex.Decode(clientRandom, f[1])
+			block, _ := mem.New(2 * 16)
+			if err := hkdf.PRF(hkdf.SHA256, block, master, "key expansion", sniff.random, clientRandom); err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, master, block)
+			masterNeedles = append(masterNeedles, master.Bytes())
+			keyNeedles = append(keyNeedles, block.Bytes()[:16], block.Bytes()[16:])
+		}
+		runtime.GC()
+		runtime.GC()
+		count := func(needles [][]byte) int {
+			rep, err := residue.Scan(needles, mem.Default())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(rep.Findings)
+		}
+		return count(masterNeedles), count(keyNeedles)
+	}
+	hfMasters, hfKeys := run(func(kl io.Writer, a, b net.Conn) error {
+		cfg := &Config{RootCAs: pki.pool, ServerName: "server.test", KeyLogWriter: kl, MaxVersion: VersionTLS12, CipherSuites: []uint16{0xc02b}}
+		return exchange(Client(a, cfg), Server(b, &Config{Certificates: []Certificate{cert}}))
+	})
+	stdMasters, stdKeys := run(func(kl io.Writer, a, b net.Conn) error {
+		cfg := &tls.Config{RootCAs: pki.pool, ServerName: "server.test", KeyLogWriter: kl, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, SessionTicketsDisabled: true}
+		return exchange(tls.Client(a, cfg), tls.Server(b, &tls.Config{Certificates: []tls.Certificate{toStd(cert)}, SessionTicketsDisabled: true}))
+	})
+	t.Logf("TLS 1.2, after %d connections (runtimesecret build: %v), copies left:", n, erase.Enabled)
+	t.Logf("  holdfast:   master secrets %d, AES keys %d", hfMasters, hfKeys)
+	t.Logf("  crypto/tls: master secrets %d, AES keys %d", stdMasters, stdKeys)
+	if hfMasters != 0 {
+		t.Errorf("holdfast left %d copies of master secrets; want 0", hfMasters)
+	}
+	if erase.Enabled && hfKeys != 0 {
+		t.Errorf("runtimesecret build: holdfast left %d copies of AES keys; want 0", hfKeys)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -233,6 +233,9 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := params.LogKey(hs.p.KeyLog, "CLIENT_RANDOM", hs.hello.Random[:], hs.master); err != nil {
+		return err
+	}
 	if chosen != nil {
 		sig, err := sigscheme.Sign(ctx, chosen.Signer, scheme, hs.transcript.msgs)
 		if err != nil {

@@ -324,6 +324,9 @@ func (hs *serverHandshake) readClientFlight(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := params.LogKey(hs.p.KeyLog, "CLIENT_RANDOM", hs.hello.Random[:], hs.master); err != nil {
+		return err
+	}
 	if len(clientCerts) > 0 {
 		if err := hs.readCertificateVerify(ctx, clientCerts[0]); err != nil {
 			return err

@@ -311,10 +311,10 @@ func (hs *clientHandshake) deriveHandshakeKeys() error {
 	if hs.serverHS, err = hs.hs.ServerTrafficSecret(th); err != nil {
 		return err
 	}
-	if err := logKey(hs.p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.clientHS); err != nil {
+	if err := params.LogKey(hs.p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.clientHS); err != nil {
 		return err
 	}
-	if err := logKey(hs.p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.serverHS); err != nil {
+	if err := params.LogKey(hs.p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.serverHS); err != nil {
 		return err
 	}
 	r, err := NewProtection(hs.suite, hs.serverHS)
@@ -456,7 +456,7 @@ func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
 		label string
 		s     *mem.Secret
 	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
-		if err := logKey(hs.p.KeyLog, l.label, hs.hello.Random[:], l.s); err != nil {
+		if err := params.LogKey(hs.p.KeyLog, l.label, hs.hello.Random[:], l.s); err != nil {
 			return err
 		}
 	}

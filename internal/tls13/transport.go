@@ -3,10 +3,8 @@ package tls13
 import (
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"hash"
-	"io"
 
 	"github.com/holdfast-tls/holdfast/hkdf"
 	"github.com/holdfast-tls/holdfast/internal/alert"
@@ -160,32 +158,6 @@ func finishedMAC(s Suite, baseKey *mem.Secret, transcriptHash []byte) ([]byte, e
 		return nil, err
 	}
 	return out, nil
-}
-
-// logKey writes one NSS key log line. The line is built in locked memory;
-// the writer's own copies are the operator's choice.
-func logKey(w io.Writer, label string, clientRandom []byte, secret *mem.Secret) error {
-	if w == nil {
-		return nil
-	}
-	line, err := mem.New(len(label) + 1 + 2*len(clientRandom) + 1 + 2*secret.Len() + 1)
-	if err != nil {
-		return err
-	}
-	defer line.Free()
-	b := line.Bytes()
-	n := copy(b, label)
-	b[n] = ' '
-	n++
-	n += hex.Encode(b[n:], clientRandom)
-	b[n] = ' '
-	n++
-	n += hex.Encode(b[n:], secret.Bytes())
-	b[n] = '\n'
-	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("tls13: writing key log: %w", err)
-	}
-	return nil
 }
 
 // unexpected reports a message of the wrong type for the state.
