@@ -33,4 +33,3 @@ func LogKey(w io.Writer, label string, clientRandom []byte, secret *mem.Secret) 
 	}
 	return nil
 }
-
