@@ -100,7 +100,7 @@ func (p *pipeTransport) Flush() error {
 	return nil
 }
 func (p *pipeTransport) SetReadProtection(o record.Opener) error { o.Free(); return nil }
-func (p *pipeTransport) SetWriteProtection(s record.Sealer)     { s.Free() }
+func (p *pipeTransport) SetWriteProtection(s record.Sealer)      { s.Free() }
 
 func testCert(t *testing.T, key crypto.Signer) *params.Certificate {
 	t.Helper()

@@ -19,12 +19,10 @@ import (
 // over the chaining value and the block: no branch and no memory index
 // depends on either.
 
-// compressFunc runs one 64-byte block through a hash's compression
-// function, updating the chaining value h (5 words used by SHA-1, 8 by
-// SHA-256).
-type compressFunc func(h *[8]uint32, block *[64]byte)
+// Each compression function runs one 64-byte block, updating the chaining
+// value h (SHA-1 uses its first 5 words, SHA-256 all 8).
 
-// sha1Round constants: the integer parts of 2^30 times the square roots
+// sha1K are the round constants: the integer parts of 2^30 times the square roots
 // of 2, 3, 5 and 10 (FIPS 180-4 §4.2.1).
 var sha1K = [4]uint32{rootConst(2, 2, 30), rootConst(3, 2, 30), rootConst(5, 2, 30), rootConst(10, 2, 30)}
 
