@@ -144,3 +144,40 @@ func BenchmarkBulk(b *testing.B) {
 			func(c net.Conn) rwHandshaker { return tls.Client(c, e.stdClient) })
 	})
 }
+
+func newBenchEnds12(b *testing.B, key crypto.Signer, suite uint16) *benchEnds {
+	e := newBenchEnds(b, key)
+	e.hfServer.CipherSuites, e.hfClient.CipherSuites = []uint16{suite}, []uint16{suite}
+	e.hfClient.MaxVersion = VersionTLS12
+	e.stdServer.MaxVersion, e.stdClient.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+	e.stdServer.MinVersion, e.stdClient.MinVersion = tls.VersionTLS12, tls.VersionTLS12
+	e.stdServer.CipherSuites, e.stdClient.CipherSuites = []uint16{suite}, []uint16{suite}
+	return e
+}
+
+// BenchmarkHandshake12 is a full TLS 1.2 ECDHE handshake (X25519,
+// ECDSA P-256, AES-128-GCM), Holdfast and crypto/tls.
+func BenchmarkHandshake12(b *testing.B) {
+	e := newBenchEnds12(b, ecKey(b, elliptic.P256()), tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+	b.Run("ECDHE-ECDSA-AES128GCM/holdfast", func(b *testing.B) {
+		benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
+			func(c net.Conn) handshaker { return Client(c, e.hfClient) })
+	})
+	b.Run("ECDHE-ECDSA-AES128GCM/crypto-tls", func(b *testing.B) {
+		benchHandshake(b, func(c net.Conn) handshaker { return tls.Server(c, e.stdServer) },
+			func(c net.Conn) handshaker { return tls.Client(c, e.stdClient) })
+	})
+}
+
+// BenchmarkBulk12 is TLS 1.2 bulk transfer over AES-128-GCM.
+func BenchmarkBulk12(b *testing.B) {
+	e := newBenchEnds12(b, ecKey(b, elliptic.P256()), tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+	b.Run("AES128GCM/holdfast", func(b *testing.B) {
+		benchBulk(b, func(c net.Conn) rwHandshaker { return Server(c, e.hfServer) },
+			func(c net.Conn) rwHandshaker { return Client(c, e.hfClient) })
+	})
+	b.Run("AES128GCM/crypto-tls", func(b *testing.B) {
+		benchBulk(b, func(c net.Conn) rwHandshaker { return tls.Server(c, e.stdServer) },
+			func(c net.Conn) rwHandshaker { return tls.Client(c, e.stdClient) })
+	})
+}
