@@ -68,6 +68,10 @@ func (p *testPKI) leaf(t testing.TB, key crypto.Signer, names ...string) Certifi
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
+	if _, ok := key.Public().(*rsa.PublicKey); ok {
+		// RSA keys also serve TLS 1.2 RSA key transport.
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, key.Public(), p.caKey)
 	if err != nil {
 		t.Fatal(err)

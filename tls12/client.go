@@ -130,6 +130,9 @@ func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
 	}
 	hs.leaf = certs[0]
 	hs.state.PeerCertificates, hs.state.VerifiedChains = certs, chains
+	if !keyUsageAllows(hs.leaf, hs.suite.KX) {
+		return fmt.Errorf("server certificate's key usage does not allow %v: %w", hs.suite, alert.ErrUnsupportedCert)
+	}
 
 	if hs.suite.KX != RSA {
 		if err := hs.readServerKeyExchange(ctx); err != nil {

@@ -179,6 +179,9 @@ func (hs *serverHandshake) pickCertificate(kx KeyExchange) (*params.Certificate,
 		peer[i] = sigscheme.Scheme(v)
 	}
 	for _, c := range append(named, rest...) {
+		if !keyUsageAllows(c.Leaf, kx) {
+			continue
+		}
 		switch pub := c.Signer.Public().(type) {
 		case *ecdsa.PublicKey, ed25519.PublicKey:
 			if kx != ECDHE_ECDSA {
@@ -352,4 +355,17 @@ func (hs *serverHandshake) readClientFlight(ctx context.Context) error {
 	}
 	hs.transcript.add(fin.Raw)
 	return nil
+}
+
+// keyUsageAllows reports whether a certificate's key usage (when it has
+// one) permits the key exchange: keyEncipherment for RSA key transport,
+// digitalSignature for ECDHE (RFC 5246 §7.4.2, RFC 5280 §4.2.1.3).
+func keyUsageAllows(leaf *x509.Certificate, kx KeyExchange) bool {
+	if leaf == nil || leaf.KeyUsage == 0 {
+		return true
+	}
+	if kx == RSA {
+		return leaf.KeyUsage&x509.KeyUsageKeyEncipherment != 0
+	}
+	return leaf.KeyUsage&x509.KeyUsageDigitalSignature != 0
 }
