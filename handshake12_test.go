@@ -34,12 +34,6 @@ func TestTLS12InteropCryptoTLS(t *testing.T) {
 	ecCert := pki.leaf(t, ecKey(t, elliptic.P256()), "server.test")
 	rsaCert := pki.leaf(t, rsaKey(t), "server.test")
 	for _, s := range suites12 {
-		if s.id == 0x002f || s.id == 0x0035 {
-			t.Run("CBC/"+CipherSuiteName(s.id), func(t *testing.T) {
-				t.Skip("CBC record protection is not built yet (issue 4, docs/STATUS.md)")
-			})
-			continue
-		}
 		cert := ecCert
 		if s.rsa {
 			cert = rsaCert
@@ -101,7 +95,6 @@ func echoN(rw io.ReadWriter, n int) error {
 // The seed's flow: TLS_RSA_WITH_AES_128_CBC_SHA with mutual
 // authentication, both directions, against crypto/tls.
 func TestTLS12SeedFlowMutualAuth(t *testing.T) {
-	t.Skip("CBC record protection is not built yet (issue 4, docs/STATUS.md)")
 	pki := newTestPKI(t)
 	srv := pki.leaf(t, rsaKey(t), "server.test")
 	cli := pki.leaf(t, rsaKey(t), "client.test")

@@ -33,6 +33,7 @@ type clientHandshake struct {
 	leaf       *x509.Certificate
 
 	ecdhPublic   []byte // the client's ECDHE share for ClientKeyExchange
+	etm          bool   // encrypt_then_mac negotiated
 	premaster    *mem.Secret
 	master       *mem.Secret
 	pendingRead  record.Opener
@@ -94,6 +95,10 @@ func (hs *clientHandshake) processServerHello() error {
 	if len(sh.Unknown) > 0 || sh.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC {
 		return fmt.Errorf("ServerHello carries an extension the client did not offer: %w", alert.ErrUnsupportedExtension)
 	}
+	if sh.EncryptThenMAC && s.AEAD != 0 {
+		return fmt.Errorf("encrypt_then_mac with the AEAD suite %v (RFC 7366 §2): %w", s, alert.ErrIllegalParameter)
+	}
+	hs.etm = sh.EncryptThenMAC
 	if sh.SecureRenegotiationSupported && len(sh.SecureRenegotiation) != 0 {
 		return fmt.Errorf("initial ServerHello with a non-empty renegotiation_info: %w", alert.ErrHandshakeFailure)
 	}
@@ -253,7 +258,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		return err
 	}
 	defer kb.free()
-	if hs.pendingRead, hs.pendingWrite, err = newProtections(hs.suite, kb, true, hs.p.Rand); err != nil {
+	if hs.pendingRead, hs.pendingWrite, err = newProtections(hs.suite, kb, true, hs.etm, hs.p.Rand); err != nil {
 		return err
 	}
 	verify, err := finishedData(hs.suite, hs.master, "client finished", hs.transcript.sum())

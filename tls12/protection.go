@@ -10,7 +10,7 @@ import (
 
 // newProtections builds the record protection for both directions from
 // the key block: the side's read (the peer's write keys) and write.
-func newProtections(s Suite, kb *keyBlock, isClient bool, rnd io.Reader) (record.Opener, record.Sealer, error) {
+func newProtections(s Suite, kb *keyBlock, isClient, etm bool, rnd io.Reader) (record.Opener, record.Sealer, error) {
 	cw, sw := kb.clientKey, kb.serverKey
 	civ, siv := kb.clientIV, kb.serverIV
 	cmac, smac := kb.clientMAC, kb.serverMAC
@@ -18,11 +18,11 @@ func newProtections(s Suite, kb *keyBlock, isClient bool, rnd io.Reader) (record
 	if isClient {
 		readKey, readIV, readMAC, writeKey, writeIV, writeMAC = sw, siv, smac, cw, civ, cmac
 	}
-	r, err := newProtection(s, readKey, readIV, readMAC, rnd)
+	r, err := newProtection(s, readKey, readIV, readMAC, etm, rnd)
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := newProtection(s, writeKey, writeIV, writeMAC, rnd)
+	w, err := newProtection(s, writeKey, writeIV, writeMAC, etm, rnd)
 	if err != nil {
 		r.Free()
 		return nil, nil, err
@@ -30,12 +30,31 @@ func newProtections(s Suite, kb *keyBlock, isClient bool, rnd io.Reader) (record
 	return r, w, nil
 }
 
-// newProtection makes one direction's record protection.
-func newProtection(s Suite, key, iv, mac *mem.Secret, rnd io.Reader) (protection, error) {
+// newProtection makes one direction's record protection: an AEAD, or
+// CBC with HMAC, MAC-then-encrypt unless encrypt_then_mac (RFC 7366) was
+// negotiated.
+func newProtection(s Suite, key, iv, mac *mem.Secret, etm bool, rnd io.Reader) (protection, error) {
 	if s.AEAD != 0 {
-		return record.NewAEAD12(s.AEAD, key, iv)
+		return record.NewProtection12AEAD(s.AEAD, key, iv)
 	}
-	return nil, fmt.Errorf("tls12: %v: CBC record protection is not built yet", s)
+	var c record.CBC12
+	switch {
+	case s.CBCKeyLen == 16 && s.MACLen == 20:
+		c = record.AES128CBCSHA1
+	case s.CBCKeyLen == 32 && s.MACLen == 20:
+		c = record.AES256CBCSHA1
+	case s.CBCKeyLen == 16 && s.MACLen == 32:
+		c = record.AES128CBCSHA256
+	case s.CBCKeyLen == 32 && s.MACLen == 32:
+		c = record.AES256CBCSHA256
+	default:
+		return nil, fmt.Errorf("tls12: %v has no CBC protection", s)
+	}
+	mode := record.MACThenEncrypt
+	if etm {
+		mode = record.EncryptThenMAC
+	}
+	return record.NewProtection12CBC(c, mode, key, mac, rnd)
 }
 
 // protection is a record protection for both roles.

@@ -44,6 +44,7 @@ type serverHandshake struct {
 	transcript  transcript
 	random      [32]byte
 	secureReneg bool
+	etm         bool // encrypt_then_mac negotiated (CBC suites only)
 
 	share        *kex.Private // ECDHE: the server's ephemeral share
 	master       *mem.Secret
@@ -250,6 +251,9 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 		ExtendedMasterSecret:         true,
 		ALPN:                         hs.alpn,
 	}
+	// RFC 7366 §2: encrypt_then_mac only with a CBC suite.
+	hs.etm = hs.hello.EncryptThenMAC && hs.suite.AEAD == 0
+	sh.EncryptThenMAC = hs.etm
 	if len(hs.hello.ECPointFormats) > 0 && hs.suite.KX != RSA {
 		sh.ECPointFormats = []byte{0}
 	}

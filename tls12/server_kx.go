@@ -142,7 +142,7 @@ func (hs *serverHandshake) installKeys() error {
 		return err
 	}
 	defer kb.free()
-	r, w, err := newProtections(hs.suite, kb, false, hs.p.Rand)
+	r, w, err := newProtections(hs.suite, kb, false, hs.etm, hs.p.Rand)
 	if err != nil {
 		return err
 	}

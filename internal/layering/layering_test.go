@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"internal/record":    {"internal/alert", "mem"},
 	"internal/sigscheme": {"internal/alert"},
 	"internal/wire":      {"internal/alert"},
-	"internal/params":    {"internal/alert", "internal/kex", "internal/sigscheme"},
+	"internal/params":    {"internal/alert", "internal/kex", "internal/sigscheme", "mem"},
 	"internal/tls13":     {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/wire", "mem"},
 	".":                  {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/tls13", "internal/wire", "mem", "tls12"},
 	"tls12":              {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/wire", "mem"},

@@ -93,21 +93,18 @@ func sha1Compress(h *[8]uint32, block *[64]byte) {
 		w[i] = bits.RotateLeft32(w[i-3]^w[i-8]^w[i-14]^w[i-16], 1)
 	}
 	a, b, c, d, e := h[0], h[1], h[2], h[3], h[4]
-	step := func(f, k, wi uint32) {
-		t := bits.RotateLeft32(a, 5) + f + e + k + wi
-		e, d, c, b, a = d, c, bits.RotateLeft32(b, 30), a, t
-	}
-	for i := 0; i < 20; i++ {
-		step(d^(b&(c^d)), sha1K[0], w[i])
-	}
-	for i := 20; i < 40; i++ {
-		step(b^c^d, sha1K[1], w[i])
-	}
-	for i := 40; i < 60; i++ {
-		step((b&c)|(d&(b|c)), sha1K[2], w[i])
-	}
-	for i := 60; i < 80; i++ {
-		step(b^c^d, sha1K[3], w[i])
+	for i := range 80 {
+		var f uint32
+		switch i / 20 { // i is the round number, not data
+		case 0:
+			f = d ^ (b & (c ^ d))
+		case 2:
+			f = (b & c) | (d & (b | c))
+		default:
+			f = b ^ c ^ d
+		}
+		t := bits.RotateLeft32(a, 5) + f + e + sha1K[i/20] + w[i]
+		a, b, c, d, e = t, a, bits.RotateLeft32(b, 30), c, d
 	}
 	h[0] += a
 	h[1] += b

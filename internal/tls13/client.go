@@ -129,6 +129,7 @@ func (hs *clientHandshake) sendClientHello() error {
 		ch.CipherSuites = append(ch.CipherSuites, hs.p.Suites12...)
 		ch.SignatureAlgorithms = fromSchemes(sigscheme.Supported12())
 		ch.ExtendedMasterSecret = true
+		ch.EncryptThenMAC = true
 		ch.SecureRenegotiationSupported = true
 		ch.ECPointFormats = []byte{0}
 		if offer13 {
