@@ -169,15 +169,25 @@ func BenchmarkHandshake12(b *testing.B) {
 	})
 }
 
-// BenchmarkBulk12 is TLS 1.2 bulk transfer over AES-128-GCM.
+// BenchmarkBulk12 is TLS 1.2 bulk transfer over AES-128-GCM (ECDHE) and
+// over the seed's AES-128-CBC-SHA (RSA key transport).
 func BenchmarkBulk12(b *testing.B) {
-	e := newBenchEnds12(b, ecKey(b, elliptic.P256()), tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
-	b.Run("AES128GCM/holdfast", func(b *testing.B) {
-		benchBulk(b, func(c net.Conn) rwHandshaker { return Server(c, e.hfServer) },
-			func(c net.Conn) rwHandshaker { return Client(c, e.hfClient) })
-	})
-	b.Run("AES128GCM/crypto-tls", func(b *testing.B) {
-		benchBulk(b, func(c net.Conn) rwHandshaker { return tls.Server(c, e.stdServer) },
-			func(c net.Conn) rwHandshaker { return tls.Client(c, e.stdClient) })
-	})
+	for _, c := range []struct {
+		name  string
+		key   crypto.Signer
+		suite uint16
+	}{
+		{"AES128GCM", ecKey(b, elliptic.P256()), tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+		{"AES128CBCSHA", rsaKey(b), tls.TLS_RSA_WITH_AES_128_CBC_SHA},
+	} {
+		e := newBenchEnds12(b, c.key, c.suite)
+		b.Run(c.name+"/holdfast", func(b *testing.B) {
+			benchBulk(b, func(c net.Conn) rwHandshaker { return Server(c, e.hfServer) },
+				func(c net.Conn) rwHandshaker { return Client(c, e.hfClient) })
+		})
+		b.Run(c.name+"/crypto-tls", func(b *testing.B) {
+			benchBulk(b, func(c net.Conn) rwHandshaker { return tls.Server(c, e.stdServer) },
+				func(c net.Conn) rwHandshaker { return tls.Client(c, e.stdClient) })
+		})
+	}
 }

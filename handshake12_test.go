@@ -171,3 +171,34 @@ func (s *stripVersions) Write(p []byte) (int, error) {
 	}
 	return s.Conn.Write(p)
 }
+
+// The server's CertificateRequest names the ClientCAs, in TLS 1.2 and 1.3,
+// as crypto/tls's client sees them.
+func TestCertificateRequestNamesCAs(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := pki.leaf(t, ecKey(t, elliptic.P256()), "server.test")
+	cli := pki.leaf(t, ecKey(t, elliptic.P256()), "client.test")
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		var got [][]byte
+		cerr, serr := pair(t, func(c net.Conn) error {
+			cl := tls.Client(c, &tls.Config{RootCAs: pki.pool, ServerName: "server.test", MaxVersion: v,
+				GetClientCertificate: func(info *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+					got = info.AcceptableCAs
+					c := toStd(cli)
+					return &c, nil
+				}})
+			defer cl.Close()
+			return sendAndCheck(cl, []byte("ca names"))
+		}, func(c net.Conn) error {
+			sv := Server(c, &Config{Certificates: []Certificate{srv}, ClientAuth: RequireAndVerifyClientCert, ClientCAs: pki.pool})
+			defer sv.Close()
+			return echoOnce(sv)
+		})
+		if cerr != nil || serr != nil {
+			t.Fatalf("version %#04x: client %v, server %v", v, cerr, serr)
+		}
+		if len(got) != 1 || !bytes.Equal(got[0], pki.caCert.RawSubject) {
+			t.Fatalf("version %#04x: AcceptableCAs %q, want the test CA's subject", v, got)
+		}
+	}
+}

@@ -270,7 +270,8 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 		}
 	}
 	if hs.p.ClientAuth != params.NoClientCert {
-		req := &wire.CertificateRequest12{CertificateTypes: []byte{1, 64}} // rsa_sign, ecdsa_sign
+		req := &wire.CertificateRequest12{CertificateTypes: []byte{1, 64}, // rsa_sign, ecdsa_sign
+			CertificateAuthorities: hs.p.ClientCANames()}
 		for _, s := range sigscheme.Supported12() {
 			req.SignatureAlgorithms = append(req.SignatureAlgorithms, uint16(s))
 		}

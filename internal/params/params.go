@@ -66,3 +66,15 @@ type Params struct {
 	// debugging with Wireshark. It defeats the memory promise by design.
 	KeyLog io.Writer
 }
+
+// ClientCANames returns the DER subjects of ClientCAs, which a server sends
+// in its CertificateRequest so a client with several certificates can pick
+// one the server will verify (RFC 5246 §7.4.4, RFC 8446 §4.2.4). Nil when
+// no pool is set.
+func (p *Params) ClientCANames() [][]byte {
+	if p.ClientCAs == nil {
+		return nil
+	}
+	//lint:ignore SA1019 Subjects is only unreliable for the system pool; ClientCAs is the caller's own pool.
+	return p.ClientCAs.Subjects()
+}

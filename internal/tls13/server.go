@@ -362,7 +362,10 @@ func (hs *serverHandshake) sendCertificateRequest() error {
 	if !hs.requestClientCert() {
 		return nil
 	}
-	req := &wire.CertificateRequest{SignatureAlgorithms: fromSchemes(sigscheme.Supported13())}
+	req := &wire.CertificateRequest{
+		SignatureAlgorithms:    fromSchemes(sigscheme.Supported13()),
+		CertificateAuthorities: hs.p.ClientCANames(),
+	}
 	return hs.writeMsg(req)
 }
 
