@@ -19,7 +19,7 @@ var allowed = map[string][]string{
 	"internal/erase":     {},
 	"internal/kex":       {"internal/alert", "internal/erase", "mem"},
 	"internal/alert":     {},
-	"internal/record":    {"internal/alert", "mem"},
+	"internal/record":    {"internal/alert", "internal/erase", "mem"},
 	"internal/sigscheme": {"internal/alert"},
 	"internal/wire":      {"internal/alert"},
 	"internal/params":    {"internal/alert", "internal/kex", "internal/sigscheme", "mem"},

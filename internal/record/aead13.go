@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/erase"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -61,10 +62,19 @@ func (a AEAD) sealLimit() uint64 {
 // updateMargin is how far below the limit NeedsKeyUpdate starts asking.
 const updateMargin = 1 << 16
 
-func newAEAD(a AEAD, key []byte) (cipher.AEAD, error) {
+// newAEAD builds the AEAD for a key. The library copies the key into heap
+// state (AES round keys, the GHASH key, the ChaCha20 key); building it
+// inside erase.Do lets the runtimesecret build erase that state once the
+// protection drops it.
+func newAEAD(a AEAD, key []byte) (aead cipher.AEAD, err error) {
 	if len(key) != a.KeyLen() {
 		return nil, fmt.Errorf("record: %v key is %d bytes, want %d", a, len(key), a.KeyLen())
 	}
+	erase.Do(func() { aead, err = buildAEAD(a, key) })
+	return aead, err
+}
+
+func buildAEAD(a AEAD, key []byte) (cipher.AEAD, error) {
 	switch a {
 	case AES128GCM, AES256GCM:
 		block, err := aes.NewCipher(key)

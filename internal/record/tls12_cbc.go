@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/erase"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -183,15 +184,25 @@ func NewProtection12CBC(c CBC12, mode CBCMode, key, macKey *mem.Secret, random i
 	if macKey.Len() != c.MACKeyLen() {
 		return nil, fmt.Errorf("record: %v MAC key is %d bytes, want %d", c, macKey.Len(), c.MACKeyLen())
 	}
-	block, err := aes.NewCipher(key.Bytes())
+	var err error
+	// Built inside erase.Do so the runtimesecret build erases the AES
+	// round keys once the protection drops them.
+	var enc, dec cbcMode
+	erase.Do(func() {
+		var block cipher.Block
+		if block, err = aes.NewCipher(key.Bytes()); err != nil {
+			return
+		}
+		var zeroIV [cbcBlock]byte
+		var ok1, ok2 bool
+		enc, ok1 = cipher.NewCBCEncrypter(block, zeroIV[:]).(cbcMode)
+		dec, ok2 = cipher.NewCBCDecrypter(block, zeroIV[:]).(cbcMode)
+		if !ok1 || !ok2 {
+			err = fmt.Errorf("record: crypto/cipher's CBC mode cannot set its IV")
+		}
+	})
 	if err != nil {
 		return nil, err
-	}
-	var zeroIV [cbcBlock]byte
-	enc, ok1 := cipher.NewCBCEncrypter(block, zeroIV[:]).(cbcMode)
-	dec, ok2 := cipher.NewCBCDecrypter(block, zeroIV[:]).(cbcMode)
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("record: crypto/cipher's CBC mode cannot set its IV")
 	}
 	mac, err := newRecordMAC(c.MACKeyLen() == 32, macKey)
 	if err != nil {
