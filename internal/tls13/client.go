@@ -3,7 +3,6 @@ package tls13
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"fmt"
 	"io"
 	"slices"
@@ -49,7 +48,6 @@ type clientHandshake struct {
 
 	shared   *mem.Secret
 	hs       *hkdf.HandshakeSecret
-	ms       *hkdf.MasterSecret
 	clientHS *mem.Secret
 	serverHS *mem.Secret
 	state    State
@@ -95,7 +93,6 @@ func (hs *clientHandshake) free() {
 	hs.shares = nil
 	hs.shared.Free()
 	hs.hs.Free()
-	hs.ms.Free()
 	hs.clientHS.Free()
 	hs.serverHS.Free()
 }
@@ -408,62 +405,18 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	}
 	hs.state.PeerCertificates, hs.state.VerifiedChains = certs, chains
 
-	cv, err := expectMsg(ctx, hs.tr, wire.TypeCertificateVerify, "CertificateVerify", wire.ParseCertificateVerify)
-	if err != nil {
-		return err
-	}
-	scheme := sigscheme.Scheme(cv.Algorithm)
-	if err := verifyCertificateVerify(certs[0], scheme, signedContent(true, hs.transcript.sum()), cv.Signature); err != nil {
-		return fmt.Errorf("server CertificateVerify: %w", err)
-	}
-	hs.transcript.add(cv.Raw)
-	return nil
+	return readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], true)
 }
 
 // readServerFinished checks the server's Finished and derives the
 // application traffic secrets (RFC 8446 §4.4.4, §7.1).
 func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
-	fin, err := expectMsg(ctx, hs.tr, wire.TypeFinished, "Finished", wire.ParseFinished)
-	if err != nil {
+	if err := readFinished(ctx, hs.tr, &hs.transcript, hs.suite, hs.serverHS, "server"); err != nil {
 		return err
 	}
-	if err := checkLen("server Finished", len(fin.VerifyData), hs.suite.Hash.Size()); err != nil {
-		return err
-	}
-	want, err := finishedMAC(hs.suite, hs.serverHS, hs.transcript.sum())
-	if err != nil {
-		return err
-	}
-	if !hmac.Equal(want, fin.VerifyData) {
-		return fmt.Errorf("server Finished does not match the transcript: %w", alert.ErrDecryptError)
-	}
-	hs.transcript.add(fin.Raw)
-	if hs.ms, err = hs.hs.Master(); err != nil {
-		return err
-	}
+	err := deriveApplicationSecrets(hs.p, hs.hs, hs.transcript.sum(), hs.hello.Random[:], &hs.state)
 	hs.hs = nil
-	th := hs.transcript.sum()
-	st := &hs.state
-	if st.ClientTrafficSecret, err = hs.ms.ClientTrafficSecret(th); err != nil {
-		return err
-	}
-	if st.ServerTrafficSecret, err = hs.ms.ServerTrafficSecret(th); err != nil {
-		return err
-	}
-	if st.ExporterSecret, err = hs.ms.ExporterMasterSecret(th); err != nil {
-		return err
-	}
-	for _, l := range []struct {
-		label string
-		s     *mem.Secret
-	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
-		if err := params.LogKey(hs.p.KeyLog, l.label, hs.hello.Random[:], l.s); err != nil {
-			return err
-		}
-	}
-	hs.ms.Free()
-	hs.ms = nil
-	return nil
+	return err
 }
 
 // sendClientFlight sends the client's certificate if one was requested and

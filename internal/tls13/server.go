@@ -2,7 +2,6 @@ package tls13
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -36,7 +35,6 @@ type serverHandshake struct {
 	shared      *mem.Secret
 	serverShare []byte
 	hs          *hkdf.HandshakeSecret
-	ms          *hkdf.MasterSecret
 	clientHS    *mem.Secret
 	serverHS    *mem.Secret
 	state       State
@@ -89,7 +87,6 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 func (hs *serverHandshake) free() {
 	hs.shared.Free()
 	hs.hs.Free()
-	hs.ms.Free()
 	hs.clientHS.Free()
 	hs.serverHS.Free()
 }
@@ -408,33 +405,12 @@ func (hs *serverHandshake) sendFinished() error {
 	if err := hs.tr.Flush(); err != nil {
 		return err
 	}
-	if hs.ms, err = hs.hs.Master(); err != nil {
-		return err
-	}
+	err = deriveApplicationSecrets(hs.p, hs.hs, hs.transcript.sum(), hs.hello.Random[:], &hs.state)
 	hs.hs = nil
-	th := hs.transcript.sum()
+	if err != nil {
+		return err
+	}
 	st := &hs.state
-	if st.ClientTrafficSecret, err = hs.ms.ClientTrafficSecret(th); err != nil {
-		return err
-	}
-	if st.ServerTrafficSecret, err = hs.ms.ServerTrafficSecret(th); err != nil {
-		return err
-	}
-	if st.ExporterSecret, err = hs.ms.ExporterMasterSecret(th); err != nil {
-		return err
-	}
-	for _, l := range []struct {
-		label string
-		s     *mem.Secret
-	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
-		if err := params.LogKey(hs.p.KeyLog, l.label, hs.hello.Random[:], l.s); err != nil {
-			return err
-		}
-	}
-	// The master secret is needed again only for the resumption secret,
-	// which session tickets (their own issue) will derive here.
-	hs.ms.Free()
-	hs.ms = nil
 	w, err := NewProtection(hs.suite, st.ServerTrafficSecret)
 	if err != nil {
 		return err
@@ -488,36 +464,15 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 	}
 	hs.state.PeerCertificates = certs
 
-	cv, err := expectMsg(ctx, hs.tr, wire.TypeCertificateVerify, "client CertificateVerify", wire.ParseCertificateVerify)
-	if err != nil {
-		return err
-	}
-	scheme := sigscheme.Scheme(cv.Algorithm)
-	if err := verifyCertificateVerify(certs[0], scheme, signedContent(false, hs.transcript.sum()), cv.Signature); err != nil {
-		return fmt.Errorf("client CertificateVerify: %w", err)
-	}
-	hs.transcript.add(cv.Raw)
-	return nil
+	return readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], false)
 }
 
 // readClientFinished checks the client's Finished and switches the read
 // direction to the client's application keys.
 func (hs *serverHandshake) readClientFinished(ctx context.Context) error {
-	fin, err := expectMsg(ctx, hs.tr, wire.TypeFinished, "client Finished", wire.ParseFinished)
-	if err != nil {
+	if err := readFinished(ctx, hs.tr, &hs.transcript, hs.suite, hs.clientHS, "client"); err != nil {
 		return err
 	}
-	if err := checkLen("client Finished", len(fin.VerifyData), hs.suite.Hash.Size()); err != nil {
-		return err
-	}
-	want, err := finishedMAC(hs.suite, hs.clientHS, hs.transcript.sum())
-	if err != nil {
-		return err
-	}
-	if !hmac.Equal(want, fin.VerifyData) {
-		return fmt.Errorf("client Finished does not match the transcript: %w", alert.ErrDecryptError)
-	}
-	hs.transcript.add(fin.Raw)
 	r, err := NewProtection(hs.suite, hs.state.ClientTrafficSecret)
 	if err != nil {
 		return err

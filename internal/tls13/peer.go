@@ -1,0 +1,88 @@
+package tls13
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/x509"
+	"fmt"
+
+	"github.com/holdfast-tls/holdfast/hkdf"
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+	"github.com/holdfast-tls/holdfast/mem"
+)
+
+// Steps both sides take the same way, named for the peer they read.
+
+// readCertificateVerify reads the peer's CertificateVerify and checks its
+// signature by leaf over the transcript so far (RFC 8446 §4.4.3).
+func readCertificateVerify(ctx context.Context, tr Transport, t *transcript, leaf *x509.Certificate, peerIsServer bool) error {
+	peer := "client"
+	if peerIsServer {
+		peer = "server"
+	}
+	cv, err := expectMsg(ctx, tr, wire.TypeCertificateVerify, peer+" CertificateVerify", wire.ParseCertificateVerify)
+	if err != nil {
+		return err
+	}
+	scheme := sigscheme.Scheme(cv.Algorithm)
+	if err := verifyCertificateVerify(leaf, scheme, signedContent(peerIsServer, t.sum()), cv.Signature); err != nil {
+		return fmt.Errorf("%s CertificateVerify: %w", peer, err)
+	}
+	t.add(cv.Raw)
+	return nil
+}
+
+// readFinished reads the peer's Finished and checks it against the
+// transcript with the peer's handshake traffic secret (RFC 8446 §4.4.4).
+func readFinished(ctx context.Context, tr Transport, t *transcript, s Suite, peerHS *mem.Secret, peer string) error {
+	fin, err := expectMsg(ctx, tr, wire.TypeFinished, peer+" Finished", wire.ParseFinished)
+	if err != nil {
+		return err
+	}
+	if err := checkLen(peer+" Finished", len(fin.VerifyData), s.Hash.Size()); err != nil {
+		return err
+	}
+	want, err := finishedMAC(s, peerHS, t.sum())
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(want, fin.VerifyData) {
+		return fmt.Errorf("%s Finished does not match the transcript: %w", peer, alert.ErrDecryptError)
+	}
+	t.add(fin.Raw)
+	return nil
+}
+
+// deriveApplicationSecrets computes the master secret (wiping the
+// handshake secret), the application traffic and exporter secrets over the
+// transcript through the server Finished, logs them if asked, and wipes the
+// master secret: it is needed again only for the resumption secret, which
+// session tickets (their own issue) will derive here.
+func deriveApplicationSecrets(p *params.Params, hs *hkdf.HandshakeSecret, th, clientRandom []byte, st *State) error {
+	ms, err := hs.Master()
+	if err != nil {
+		return err
+	}
+	defer ms.Free()
+	if st.ClientTrafficSecret, err = ms.ClientTrafficSecret(th); err != nil {
+		return err
+	}
+	if st.ServerTrafficSecret, err = ms.ServerTrafficSecret(th); err != nil {
+		return err
+	}
+	if st.ExporterSecret, err = ms.ExporterMasterSecret(th); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		label string
+		s     *mem.Secret
+	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
+		if err := params.LogKey(p.KeyLog, l.label, clientRandom, l.s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
