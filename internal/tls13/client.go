@@ -292,27 +292,11 @@ func (hs *clientHandshake) retry(hrr *wire.ServerHello) error {
 }
 
 func (hs *clientHandshake) deriveHandshakeKeys() error {
-	early, err := hkdf.NewEarlySecret(hs.suite.Hash, nil)
-	if err != nil {
-		return err
-	}
-	defer early.Free()
-	if hs.hs, err = early.Handshake(hs.shared); err != nil {
-		return err
-	}
+	var err error
+	hs.hs, hs.clientHS, hs.serverHS, err = deriveHandshakeSecrets(hs.p, hs.suite, hs.shared, hs.transcript.sum(), hs.hello.Random[:])
 	hs.shared.Free()
 	hs.shared = nil
-	th := hs.transcript.sum()
-	if hs.clientHS, err = hs.hs.ClientTrafficSecret(th); err != nil {
-		return err
-	}
-	if hs.serverHS, err = hs.hs.ServerTrafficSecret(th); err != nil {
-		return err
-	}
-	if err := params.LogKey(hs.p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.clientHS); err != nil {
-		return err
-	}
-	if err := params.LogKey(hs.p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.serverHS); err != nil {
+	if err != nil {
 		return err
 	}
 	r, err := NewProtection(hs.suite, hs.serverHS)

@@ -86,3 +86,37 @@ func deriveApplicationSecrets(p *params.Params, hs *hkdf.HandshakeSecret, th, cl
 	}
 	return nil
 }
+
+// deriveHandshakeSecrets runs the key schedule from the (EC)DHE shared
+// secret to both handshake traffic secrets over the transcript through
+// ServerHello (RFC 8446 §7.1), logging them if asked. The shared secret is
+// only read; the caller frees it, and owns the three results.
+func deriveHandshakeSecrets(p *params.Params, s Suite, shared *mem.Secret, th, clientRandom []byte) (hs *hkdf.HandshakeSecret, client, server *mem.Secret, err error) {
+	early, err := hkdf.NewEarlySecret(s.Hash, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer early.Free()
+	if hs, err = early.Handshake(shared); err != nil {
+		return nil, nil, nil, err
+	}
+	fail := func(err error) (*hkdf.HandshakeSecret, *mem.Secret, *mem.Secret, error) {
+		hs.Free()
+		client.Free()
+		server.Free()
+		return nil, nil, nil, err
+	}
+	if client, err = hs.ClientTrafficSecret(th); err != nil {
+		return fail(err)
+	}
+	if server, err = hs.ServerTrafficSecret(th); err != nil {
+		return fail(err)
+	}
+	if err := params.LogKey(p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", clientRandom, client); err != nil {
+		return fail(err)
+	}
+	if err := params.LogKey(p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", clientRandom, server); err != nil {
+		return fail(err)
+	}
+	return hs, client, server, nil
+}

@@ -305,27 +305,10 @@ func (hs *serverHandshake) sendServerHello() error {
 		}
 	}
 
-	early, err := hkdf.NewEarlySecret(hs.suite.Hash, nil)
-	if err != nil {
-		return err
-	}
-	defer early.Free()
-	if hs.hs, err = early.Handshake(hs.shared); err != nil {
-		return err
-	}
+	hs.hs, hs.clientHS, hs.serverHS, err = deriveHandshakeSecrets(hs.p, hs.suite, hs.shared, hs.transcript.sum(), hs.hello.Random[:])
 	hs.shared.Free()
 	hs.shared = nil
-	th := hs.transcript.sum()
-	if hs.clientHS, err = hs.hs.ClientTrafficSecret(th); err != nil {
-		return err
-	}
-	if hs.serverHS, err = hs.hs.ServerTrafficSecret(th); err != nil {
-		return err
-	}
-	if err := params.LogKey(hs.p.KeyLog, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.clientHS); err != nil {
-		return err
-	}
-	if err := params.LogKey(hs.p.KeyLog, "SERVER_HANDSHAKE_TRAFFIC_SECRET", hs.hello.Random[:], hs.serverHS); err != nil {
+	if err != nil {
 		return err
 	}
 	w, err := NewProtection(hs.suite, hs.serverHS)
