@@ -40,7 +40,7 @@ func main() {
 		keyURI   = flag.String("key", "", "key URI, e.g. file:/path/key.pem (default: an ephemeral P-256 key in locked memory)")
 		clientCA = flag.String("client-ca", "", "PEM CA bundle; when set, clients must present a certificate it verifies")
 		keylog   = flag.String("keylog", "", "append TLS secrets to this file in NSS key log format (debugging only)")
-		minV     = flag.String("min", "1.3", "minimum TLS version: 1.2 or 1.3")
+		minV     = flag.String("min", "1.2", "minimum TLS version: 1.2 or 1.3")
 		maxV     = flag.String("max", "1.3", "maximum TLS version: 1.2 or 1.3")
 		ciphers  = flag.String("ciphers", "", "comma-separated IANA cipher suite names")
 		groups   = flag.String("groups", "", "comma-separated key-exchange groups: X25519MLKEM768, X25519, P-256, P-384")
