@@ -49,8 +49,12 @@ func main() {
 	}
 	defer conn.Close()
 	st := conn.ConnectionState()
-	fmt.Printf("connected to %s\n  version:      TLS 1.3\n  cipher suite: %s\n  group:        %s\n  ALPN:         %q\n  HRR:          %v\n",
-		conn.RemoteAddr(), holdfast.CipherSuiteName(st.CipherSuite), st.CurveID, st.NegotiatedProtocol, st.DidHelloRetry)
+	version := "TLS 1.3"
+	if st.Version == holdfast.VersionTLS12 {
+		version = "TLS 1.2"
+	}
+	fmt.Printf("connected to %s\n  version:      %s\n  cipher suite: %s\n  group:        %s\n  ALPN:         %q\n  HRR:          %v\n",
+		conn.RemoteAddr(), version, holdfast.CipherSuiteName(st.CipherSuite), st.CurveID, st.NegotiatedProtocol, st.DidHelloRetry)
 	for i, c := range st.PeerCertificates {
 		fmt.Printf("  cert %d:       %s (issuer %s, expires %s)\n", i, c.Subject, c.Issuer, c.NotAfter.Format(time.DateOnly))
 	}
