@@ -1,0 +1,434 @@
+//go:build cgo
+
+package signer
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/miekg/pkcs11"
+)
+
+func init() { Register("pkcs11", openPKCS11) }
+
+// defaultMaxSessions bounds the session pool when the token reports no
+// limit (SoftHSM reports CK_EFFECTIVELY_INFINITE): sessions are a quota a
+// real HSM shares between every application on it.
+const defaultMaxSessions = 8
+
+// p11Key is a private key inside a PKCS#11 token. The process holds only
+// object handles; every operation runs on the token in a pooled session.
+type p11Key struct {
+	mod     *p11Module
+	modPath string
+	slot    uint
+	uri     string // for errors; the PIN is redacted
+	label   string
+	id      []byte
+	public  crypto.PublicKey
+
+	mu     sync.Mutex
+	idle   []pkcs11.SessionHandle // most recently used last
+	tokens chan struct{}          // one per session that may exist
+	priv   pkcs11.ObjectHandle
+	closed bool
+}
+
+// p11Module is one loaded PKCS#11 library, shared by the keys opened from
+// it and finalized when the last of them closes.
+type p11Module struct {
+	ctx  *pkcs11.Ctx
+	refs int
+}
+
+var (
+	modulesMu sync.Mutex
+	modules   = map[string]*p11Module{}
+)
+
+func loadModule(path string) (*p11Module, error) {
+	modulesMu.Lock()
+	defer modulesMu.Unlock()
+	if m := modules[path]; m != nil {
+		m.refs++
+		return m, nil
+	}
+	ctx := pkcs11.New(path)
+	if ctx == nil {
+		return nil, fmt.Errorf("signer: cannot load PKCS#11 module %s", path)
+	}
+	if err := ctx.Initialize(); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
+		ctx.Destroy()
+		return nil, fmt.Errorf("signer: C_Initialize on %s: %w", path, err)
+	}
+	m := &p11Module{ctx: ctx, refs: 1}
+	modules[path] = m
+	return m, nil
+}
+
+func releaseModule(path string, m *p11Module) {
+	modulesMu.Lock()
+	defer modulesMu.Unlock()
+	m.refs--
+	if m.refs == 0 {
+		m.ctx.Finalize()
+		m.ctx.Destroy()
+		delete(modules, path)
+	}
+}
+
+// openPKCS11 opens "pkcs11:" URIs (RFC 7512): the token by label (and
+// serial, if given), the private key by object label and/or id, the module
+// from module-path, the PIN from pin-source (file:PATH) or pin-value.
+func openPKCS11(ctx context.Context, raw string) (Key, error) {
+	u, err := ParsePKCS11URI(raw)
+	if err != nil {
+		return nil, err
+	}
+	shown := u.String()
+	if u.ModulePath == "" {
+		return nil, fmt.Errorf("signer: %s: module-path is required (e.g. ?module-path=/usr/lib/softhsm/libsofthsm2.so)", shown)
+	}
+	if u.Object == "" && len(u.ID) == 0 {
+		return nil, fmt.Errorf("signer: %s: name the key with object= or id=", shown)
+	}
+	pin, err := readPIN(u)
+	if err != nil {
+		return nil, fmt.Errorf("signer: %s: %w", shown, err)
+	}
+	defer clear(pin)
+	m, err := loadModule(u.ModulePath)
+	if err != nil {
+		return nil, err
+	}
+	k := &p11Key{mod: m, modPath: u.ModulePath, uri: shown, label: u.Object, id: u.ID}
+	if err := k.open(u, pin); err != nil {
+		releaseModule(u.ModulePath, m)
+		return nil, err
+	}
+	return k, nil
+}
+
+// readPIN takes the PIN from pin-source (a file) or pin-value. The caller
+// wipes it.
+func readPIN(u *PKCS11URI) ([]byte, error) {
+	if src, ok := strings.CutPrefix(u.PINSource, "file:"); ok {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("reading pin-source: %w", err)
+		}
+		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+	} else if u.PINSource != "" {
+		return nil, errors.New("pin-source must be file:PATH")
+	}
+	return append([]byte(nil), u.PIN()...), nil
+}
+
+func (k *p11Key) open(u *PKCS11URI, pin []byte) error {
+	c := k.mod.ctx
+	slots, err := c.GetSlotList(true)
+	if err != nil {
+		return fmt.Errorf("signer: %s: C_GetSlotList: %w", k.uri, err)
+	}
+	found := false
+	for _, s := range slots {
+		ti, err := c.GetTokenInfo(s)
+		if err != nil {
+			continue
+		}
+		if (u.Token == "" || strings.TrimSpace(ti.Label) == u.Token) && (u.Serial == "" || strings.TrimSpace(ti.SerialNumber) == u.Serial) {
+			k.slot, found = s, true
+			max := int(ti.MaxSessionCount)
+			if max <= 0 || max > 1<<16 {
+				max = defaultMaxSessions
+			}
+			k.tokens = make(chan struct{}, max)
+			for range max {
+				k.tokens <- struct{}{}
+			}
+			break
+		}
+	}
+	if !found {
+		return fmt.Errorf("signer: %s: no token with that label and serial", k.uri)
+	}
+	s, err := c.OpenSession(k.slot, pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		return fmt.Errorf("signer: %s: C_OpenSession: %w", k.uri, err)
+	}
+	<-k.tokens
+	if err := c.Login(s, pkcs11.CKU_USER, string(pin)); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
+		c.CloseSession(s)
+		k.tokens <- struct{}{}
+		return fmt.Errorf("signer: %s: C_Login: %w", k.uri, err)
+	}
+	k.idle = append(k.idle, s)
+	if k.priv, err = k.find(s, pkcs11.CKO_PRIVATE_KEY); err != nil {
+		return err
+	}
+	pubObj, err := k.find(s, pkcs11.CKO_PUBLIC_KEY)
+	if err != nil {
+		return err
+	}
+	if k.public, err = k.readPublic(s, pubObj); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (k *p11Key) find(s pkcs11.SessionHandle, class uint) (pkcs11.ObjectHandle, error) {
+	c := k.mod.ctx
+	tmpl := []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, class)}
+	if k.label != "" {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.label))
+	}
+	if len(k.id) > 0 {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_ID, k.id))
+	}
+	if err := c.FindObjectsInit(s, tmpl); err != nil {
+		return 0, fmt.Errorf("signer: %s: C_FindObjectsInit: %w", k.uri, err)
+	}
+	objs, _, err := c.FindObjects(s, 2)
+	c.FindObjectsFinal(s)
+	if err != nil {
+		return 0, fmt.Errorf("signer: %s: C_FindObjects: %w", k.uri, err)
+	}
+	what := "private key"
+	if class == pkcs11.CKO_PUBLIC_KEY {
+		what = "public key"
+	}
+	switch len(objs) {
+	case 0:
+		return 0, fmt.Errorf("signer: %s: no %s matches", k.uri, what)
+	case 1:
+		return objs[0], nil
+	}
+	return 0, fmt.Errorf("signer: %s: more than one %s matches; add id= or object=", k.uri, what)
+}
+
+var (
+	oidP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+)
+
+// readPublic reads the public half from the token's public key object.
+func (k *p11Key) readPublic(s pkcs11.SessionHandle, obj pkcs11.ObjectHandle) (crypto.PublicKey, error) {
+	c := k.mod.ctx
+	attrs, err := c.GetAttributeValue(s, obj, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)})
+	if err != nil {
+		return nil, fmt.Errorf("signer: %s: reading CKA_KEY_TYPE: %w", k.uri, err)
+	}
+	switch new(big.Int).SetBytes(reverse(attrs[0].Value)).Uint64() {
+	case pkcs11.CKK_EC:
+		a, err := c.GetAttributeValue(s, obj, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, nil), pkcs11.NewAttribute(pkcs11.CKA_EC_POINT, nil)})
+		if err != nil {
+			return nil, fmt.Errorf("signer: %s: reading the EC public key: %w", k.uri, err)
+		}
+		var oid asn1.ObjectIdentifier
+		if _, err := asn1.Unmarshal(a[0].Value, &oid); err != nil {
+			return nil, fmt.Errorf("signer: %s: CKA_EC_PARAMS: %w", k.uri, err)
+		}
+		var curve elliptic.Curve
+		switch {
+		case oid.Equal(oidP256):
+			curve = elliptic.P256()
+		case oid.Equal(oidP384):
+			curve = elliptic.P384()
+		default:
+			return nil, fmt.Errorf("signer: %s: EC curve %v is not supported", k.uri, oid)
+		}
+		var point []byte
+		if _, err := asn1.Unmarshal(a[1].Value, &point); err != nil {
+			point = a[1].Value // some tokens return the raw point
+		}
+		return ecdsa.ParseUncompressedPublicKey(curve, point)
+	case pkcs11.CKK_RSA:
+		a, err := c.GetAttributeValue(s, obj, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_MODULUS, nil), pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, nil)})
+		if err != nil {
+			return nil, fmt.Errorf("signer: %s: reading the RSA public key: %w", k.uri, err)
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(a[0].Value), E: int(new(big.Int).SetBytes(a[1].Value).Int64())}, nil
+	}
+	return nil, fmt.Errorf("signer: %s: key type is neither EC nor RSA", k.uri)
+}
+
+// reverse turns a little-endian CK_ULONG attribute into big-endian.
+func reverse(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, v := range b {
+		out[len(b)-1-i] = v
+	}
+	return out
+}
+
+func (k *p11Key) Public() crypto.PublicKey { return k.public }
+
+func (k *p11Key) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.SignContext(context.Background(), rnd, digest, opts)
+}
+
+// checkout returns a session, waiting (bounded by ctx) while the pool is
+// at its limit. The most recently used idle session is reused first so
+// that idle ones can age out.
+func (k *p11Key) checkout(ctx context.Context) (pkcs11.SessionHandle, error) {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return 0, fmt.Errorf("%s: %w", k.uri, ErrClosed)
+	}
+	if n := len(k.idle); n > 0 {
+		s := k.idle[n-1]
+		k.idle = k.idle[:n-1]
+		k.mu.Unlock()
+		return s, nil
+	}
+	k.mu.Unlock()
+	select {
+	case <-k.tokens:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("signer: %s: waiting for a PKCS#11 session: %w", k.uri, ctx.Err())
+	}
+	s, err := k.mod.ctx.OpenSession(k.slot, pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		k.tokens <- struct{}{}
+		return 0, fmt.Errorf("signer: %s: C_OpenSession: %w", k.uri, err)
+	}
+	return s, nil
+}
+
+// checkin returns a session; one that failed is closed rather than reused.
+func (k *p11Key) checkin(s pkcs11.SessionHandle, failed bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if failed || k.closed {
+		k.mod.ctx.CloseSession(s)
+		k.tokens <- struct{}{}
+		return
+	}
+	k.idle = append(k.idle, s)
+}
+
+// digestInfo prefixes for RSA PKCS #1 v1.5 signatures (RFC 8017 §9.2).
+var digestInfo = map[crypto.Hash][]byte{
+	crypto.SHA256: {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20},
+	crypto.SHA384: {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30},
+	crypto.SHA512: {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
+}
+
+var pssParams = map[crypto.Hash][3]uint{
+	crypto.SHA256: {pkcs11.CKM_SHA256, pkcs11.CKG_MGF1_SHA256, 32},
+	crypto.SHA384: {pkcs11.CKM_SHA384, pkcs11.CKG_MGF1_SHA384, 48},
+	crypto.SHA512: {pkcs11.CKM_SHA512, pkcs11.CKG_MGF1_SHA512, 64},
+}
+
+// SignContext signs on the token. The context bounds the wait for a
+// session; a started C_Sign cannot be interrupted.
+func (k *p11Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	var mech *pkcs11.Mechanism
+	input := digest
+	h := opts.HashFunc()
+	switch k.public.(type) {
+	case *ecdsa.PublicKey:
+		mech = pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)
+	case *rsa.PublicKey:
+		if pss, ok := opts.(*rsa.PSSOptions); ok {
+			p, ok := pssParams[h]
+			if !ok {
+				return nil, fmt.Errorf("signer: %s: RSA-PSS with %v is not supported", k.uri, h)
+			}
+			salt := p[2]
+			if pss.SaltLength > 0 {
+				salt = uint(pss.SaltLength)
+			}
+			mech = pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_PSS, pkcs11.NewPSSParams(p[0], p[1], salt))
+		} else {
+			prefix, ok := digestInfo[h]
+			if !ok {
+				return nil, fmt.Errorf("signer: %s: RSA PKCS #1 v1.5 with %v is not supported", k.uri, h)
+			}
+			input = append(append([]byte(nil), prefix...), digest...)
+			mech = pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)
+		}
+	}
+	s, err := k.checkout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := k.mod.ctx
+	sig, err := func() ([]byte, error) {
+		if err := c.SignInit(s, []*pkcs11.Mechanism{mech}, k.priv); err != nil {
+			return nil, fmt.Errorf("signer: %s: C_SignInit: %w", k.uri, err)
+		}
+		sig, err := c.Sign(s, input)
+		if err != nil {
+			return nil, fmt.Errorf("signer: %s: C_Sign: %w", k.uri, err)
+		}
+		return sig, nil
+	}()
+	k.checkin(s, err != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := k.public.(*ecdsa.PublicKey); ok {
+		// PKCS#11 returns r || s; TLS wants the ASN.1 encoding.
+		half := len(sig) / 2
+		return asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig[:half]), new(big.Int).SetBytes(sig[half:])})
+	}
+	return sig, nil
+}
+
+// Close closes the key's sessions and, with the last key of its module,
+// finalizes the module. It is safe to call more than once.
+func (k *p11Key) Close() error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	k.closed = true
+	idle := k.idle
+	k.idle = nil
+	k.mu.Unlock()
+	for _, s := range idle {
+		k.mod.ctx.CloseSession(s)
+	}
+	releaseModule(k.modPath, k.mod)
+	return nil
+}
+
+// Decrypt performs RSA PKCS #1 v1.5 decryption on the token, for TLS 1.2
+// RSA key transport. On a padding failure the token's error is returned;
+// the TLS engine folds it into its constant-time countermeasure.
+func (k *p11Key) Decrypt(_ io.Reader, ciphertext []byte, _ crypto.DecrypterOpts) ([]byte, error) {
+	if _, ok := k.public.(*rsa.PublicKey); !ok {
+		return nil, fmt.Errorf("signer: %s is not an RSA key and cannot decrypt", k.uri)
+	}
+	s, err := k.checkout(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	c := k.mod.ctx
+	plain, err := func() ([]byte, error) {
+		if err := c.DecryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}, k.priv); err != nil {
+			return nil, fmt.Errorf("signer: %s: C_DecryptInit: %w", k.uri, err)
+		}
+		return c.Decrypt(s, ciphertext)
+	}()
+	// A decryption failure is an answer about the ciphertext, not a sick
+	// session: keep the session.
+	k.checkin(s, false)
+	return plain, err
+}
