@@ -10,51 +10,22 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/holdfast-tls/holdfast/internal/softhsm"
 )
 
-// softHSM sets up a SoftHSM token in a temporary directory with an EC
-// P-256 and an RSA-2048 key pair made by pkcs11-tool, and returns the
-// module path and the URI prefix of the token.
+// softHSM makes a SoftHSM token with an EC P-256 key "ec-key" (id 01)
+// and an RSA-2048 key "rsa-key" (id 02), and returns the module path and
+// the directory holding the PIN file "pin".
 func softHSM(t *testing.T) (module, dir string) {
 	t.Helper()
-	for _, tool := range []string{"softhsm2-util", "pkcs11-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is required (ci/test.sh installs softhsm2 and opensc): %v", tool, err)
-		}
-	}
-	for _, m := range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"} {
-		if _, err := os.Stat(m); err == nil {
-			module = m
-			break
-		}
-	}
-	if module == "" {
-		t.Fatal("libsofthsm2.so not found (ci/test.sh installs softhsm2)")
-	}
-	dir = t.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	os.MkdirAll(filepath.Join(dir, "tokens"), 0o700)
-	os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600)
-	t.Setenv("SOFTHSM2_CONF", conf)
-	run := func(name string, args ...string) {
-		t.Helper()
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-		}
-	}
-	run("softhsm2-util", "--init-token", "--free", "--label", "holdfast", "--pin", "1234", "--so-pin", "5678")
-	for _, k := range [][]string{{"EC:prime256v1", "ec-key", "01"}, {"rsa:2048", "rsa-key", "02"}} {
-		run("pkcs11-tool", "--module", module, "--token-label", "holdfast", "--login", "--pin", "1234",
-			"--keypairgen", "--key-type", k[0], "--label", k[1], "--id", k[2])
-	}
-	os.WriteFile(filepath.Join(dir, "pin"), []byte("1234\n"), 0o600)
-	return module, dir
+	tk := softhsm.New(t, map[string]string{"ec-key": "EC:prime256v1"})
+	tk2 := softhsm.AddKey(t, tk, "rsa-key", "rsa:2048", "02")
+	return tk2.Module, filepath.Dir(tk2.PINFile)
 }
 
 func TestPKCS11SignAndDecryptOnSoftHSM(t *testing.T) {
