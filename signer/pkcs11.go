@@ -16,8 +16,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/holdfast-tls/holdfast/mem"
 )
 
 func init() { Register("pkcs11", openPKCS11) }
@@ -38,12 +41,31 @@ type p11Key struct {
 	id      []byte
 	public  crypto.PublicKey
 
-	mu     sync.Mutex
-	idle   []pkcs11.SessionHandle // most recently used last
-	tokens chan struct{}          // one per session that may exist
-	priv   pkcs11.ObjectHandle
-	closed bool
+	// pin is kept in locked memory for re-login after the token logs the
+	// application out (CKR_USER_NOT_LOGGED_IN). miekg/pkcs11 takes the PIN
+	// as a Go string, so each login makes a short-lived heap copy.
+	pin *mem.Secret
+
+	mu       sync.Mutex
+	idle     []idleSession // most recently used last
+	tokens   chan struct{} // one per session that may exist
+	priv     pkcs11.ObjectHandle
+	closed   bool
+	idleTime time.Duration
+	stop     chan struct{}
 }
+
+type idleSession struct {
+	h    pkcs11.SessionHandle
+	used time.Time
+}
+
+// defaultIdleTimeout closes sessions unused this long, so the number of
+// open sessions follows the load.
+const defaultIdleTimeout = time.Minute
+
+// reapInterval is how often idle sessions are looked at.
+const reapInterval = 250 * time.Millisecond
 
 // p11Module is one loaded PKCS#11 library, shared by the keys opened from
 // it and finalized when the last of them closes.
@@ -112,11 +134,20 @@ func openPKCS11(ctx context.Context, raw string) (Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &p11Key{mod: m, modPath: u.ModulePath, uri: shown, label: u.Object, id: u.ID}
-	if err := k.open(u, pin); err != nil {
+	k := &p11Key{mod: m, modPath: u.ModulePath, uri: shown, label: u.Object, id: u.ID,
+		idleTime: defaultIdleTimeout, stop: make(chan struct{})}
+	if len(pin) > 0 {
+		if k.pin, err = secretFrom(pin); err != nil {
+			releaseModule(u.ModulePath, m)
+			return nil, err
+		}
+	}
+	if err := k.open(u); err != nil {
+		k.pin.Free()
 		releaseModule(u.ModulePath, m)
 		return nil, err
 	}
+	go k.reapIdle()
 	return k, nil
 }
 
@@ -135,7 +166,7 @@ func readPIN(u *PKCS11URI) ([]byte, error) {
 	return append([]byte(nil), u.PIN()...), nil
 }
 
-func (k *p11Key) open(u *PKCS11URI, pin []byte) error {
+func (k *p11Key) open(u *PKCS11URI) error {
 	c := k.mod.ctx
 	slots, err := c.GetSlotList(true)
 	if err != nil {
@@ -168,12 +199,12 @@ func (k *p11Key) open(u *PKCS11URI, pin []byte) error {
 		return fmt.Errorf("signer: %s: C_OpenSession: %w", k.uri, err)
 	}
 	<-k.tokens
-	if err := c.Login(s, pkcs11.CKU_USER, string(pin)); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
+	if err := k.login(s); err != nil {
 		c.CloseSession(s)
 		k.tokens <- struct{}{}
-		return fmt.Errorf("signer: %s: C_Login: %w", k.uri, err)
+		return err
 	}
-	k.idle = append(k.idle, s)
+	k.idle = append(k.idle, idleSession{s, time.Now()})
 	if k.priv, err = k.find(s, pkcs11.CKO_PRIVATE_KEY); err != nil {
 		return err
 	}
@@ -183,6 +214,20 @@ func (k *p11Key) open(u *PKCS11URI, pin []byte) error {
 	}
 	if k.public, err = k.readPublic(s, pubObj); err != nil {
 		return err
+	}
+	return nil
+}
+
+// login logs the application in to the token (a PKCS#11 login covers
+// every session of the application).
+func (k *p11Key) login(s pkcs11.SessionHandle) error {
+	var pin string
+	if k.pin != nil {
+		pin = string(k.pin.Bytes())
+	}
+	err := k.mod.ctx.Login(s, pkcs11.CKU_USER, pin)
+	if err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
+		return fmt.Errorf("signer: %s: C_Login: %w", k.uri, err)
 	}
 	return nil
 }
@@ -290,7 +335,7 @@ func (k *p11Key) checkout(ctx context.Context) (pkcs11.SessionHandle, error) {
 		return 0, fmt.Errorf("%s: %w", k.uri, ErrClosed)
 	}
 	if n := len(k.idle); n > 0 {
-		s := k.idle[n-1]
+		s := k.idle[n-1].h
 		k.idle = k.idle[:n-1]
 		k.mu.Unlock()
 		return s, nil
@@ -318,7 +363,30 @@ func (k *p11Key) checkin(s pkcs11.SessionHandle, failed bool) {
 		k.tokens <- struct{}{}
 		return
 	}
-	k.idle = append(k.idle, s)
+	k.idle = append(k.idle, idleSession{s, time.Now()})
+}
+
+// reapIdle closes sessions that have been idle longer than idleTime, the
+// oldest first (they sit at the front of the list).
+func (k *p11Key) reapIdle() {
+	tick := time.NewTicker(reapInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-k.stop:
+			return
+		case now := <-tick.C:
+			k.mu.Lock()
+			n := 0
+			for n < len(k.idle) && now.Sub(k.idle[n].used) > k.idleTime {
+				k.mod.ctx.CloseSession(k.idle[n].h)
+				k.tokens <- struct{}{}
+				n++
+			}
+			k.idle = k.idle[n:]
+			k.mu.Unlock()
+		}
+	}
 }
 
 // digestInfo prefixes for RSA PKCS #1 v1.5 signatures (RFC 8017 §9.2).
@@ -363,22 +431,14 @@ func (k *p11Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, op
 			mech = pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)
 		}
 	}
-	s, err := k.checkout(ctx)
-	if err != nil {
-		return nil, err
+	var sig []byte
+	var err error
+	for attempt := 0; ; attempt++ {
+		sig, err = k.signOnce(ctx, mech, input)
+		if err == nil || attempt == 1 || !k.recover(ctx, err) {
+			break
+		}
 	}
-	c := k.mod.ctx
-	sig, err := func() ([]byte, error) {
-		if err := c.SignInit(s, []*pkcs11.Mechanism{mech}, k.priv); err != nil {
-			return nil, fmt.Errorf("signer: %s: C_SignInit: %w", k.uri, err)
-		}
-		sig, err := c.Sign(s, input)
-		if err != nil {
-			return nil, fmt.Errorf("signer: %s: C_Sign: %w", k.uri, err)
-		}
-		return sig, nil
-	}()
-	k.checkin(s, err != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +448,66 @@ func (k *p11Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, op
 		return asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig[:half]), new(big.Int).SetBytes(sig[half:])})
 	}
 	return sig, nil
+}
+
+func (k *p11Key) signOnce(ctx context.Context, mech *pkcs11.Mechanism, input []byte) ([]byte, error) {
+	s, err := k.checkout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := k.mod.ctx
+	sig, err := func() ([]byte, error) {
+		if err := c.SignInit(s, []*pkcs11.Mechanism{mech}, k.handle()); err != nil {
+			return nil, fmt.Errorf("signer: %s: C_SignInit: %w", k.uri, err)
+		}
+		sig, err := c.Sign(s, input)
+		if err != nil {
+			return nil, fmt.Errorf("signer: %s: C_Sign: %w", k.uri, err)
+		}
+		return sig, nil
+	}()
+	k.checkin(s, err != nil)
+	return sig, err
+}
+
+func (k *p11Key) handle() pkcs11.ObjectHandle {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.priv
+}
+
+// recover repairs what a retry can fix: a token that logged the
+// application out (log in again) or an object handle that went stale
+// after a token reset (look the key up again). It reports whether a retry
+// is worth it; other errors (a broken session is already closed by
+// checkin) get one retry on a fresh session too.
+func (k *p11Key) recover(ctx context.Context, err error) bool {
+	var rv pkcs11.Error
+	if !errors.As(err, &rv) {
+		return false
+	}
+	switch rv {
+	case pkcs11.CKR_USER_NOT_LOGGED_IN, pkcs11.CKR_OBJECT_HANDLE_INVALID, pkcs11.CKR_KEY_HANDLE_INVALID:
+		s, cerr := k.checkout(ctx)
+		if cerr != nil {
+			return false
+		}
+		ok := k.login(s) == nil
+		if ok {
+			if h, ferr := k.find(s, pkcs11.CKO_PRIVATE_KEY); ferr == nil {
+				k.mu.Lock()
+				k.priv = h
+				k.mu.Unlock()
+			} else {
+				ok = false
+			}
+		}
+		k.checkin(s, !ok)
+		return ok
+	case pkcs11.CKR_SESSION_HANDLE_INVALID, pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_DEVICE_ERROR:
+		return true
+	}
+	return false
 }
 
 // Close closes the key's sessions and, with the last key of its module,
@@ -401,10 +521,12 @@ func (k *p11Key) Close() error {
 	k.closed = true
 	idle := k.idle
 	k.idle = nil
+	close(k.stop)
 	k.mu.Unlock()
 	for _, s := range idle {
-		k.mod.ctx.CloseSession(s)
+		k.mod.ctx.CloseSession(s.h)
 	}
+	k.pin.Free()
 	releaseModule(k.modPath, k.mod)
 	return nil
 }
@@ -422,7 +544,7 @@ func (k *p11Key) Decrypt(_ io.Reader, ciphertext []byte, _ crypto.DecrypterOpts)
 	}
 	c := k.mod.ctx
 	plain, err := func() ([]byte, error) {
-		if err := c.DecryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}, k.priv); err != nil {
+		if err := c.DecryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}, k.handle()); err != nil {
 			return nil, fmt.Errorf("signer: %s: C_DecryptInit: %w", k.uri, err)
 		}
 		return c.Decrypt(s, ciphertext)

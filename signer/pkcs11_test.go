@@ -119,3 +119,61 @@ func TestPKCS11SessionWaitHonoursContext(t *testing.T) {
 		t.Fatalf("SignContext with the pool exhausted: %v", err)
 	}
 }
+
+// A token that logs the application out (as one does after a reset) is
+// logged in to again, and the signature still comes.
+func TestPKCS11ReloginAfterLogout(t *testing.T) {
+	module, dir := softHSM(t)
+	k, err := Open(context.Background(), "pkcs11:token=holdfast;object=ec-key?module-path="+module+"&pin-source=file:"+filepath.Join(dir, "pin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	p := k.(*p11Key)
+	s, err := p.checkout(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.mod.ctx.Logout(s); err != nil {
+		t.Fatal(err)
+	}
+	p.checkin(s, false)
+	digest := sha256.Sum256([]byte("after logout"))
+	sig, err := k.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil || !ecdsa.VerifyASN1(k.Public().(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatalf("Sign after the token logged us out: %v", err)
+	}
+}
+
+// Sessions idle longer than the timeout are closed, so the number open
+// follows the load.
+func TestPKCS11IdleSessionsClose(t *testing.T) {
+	module, _ := softHSM(t)
+	k, err := Open(context.Background(), "pkcs11:token=holdfast;object=ec-key?module-path="+module+"&pin-value=1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	p := k.(*p11Key)
+	p.mu.Lock()
+	p.idleTime = 50 * time.Millisecond
+	p.mu.Unlock()
+	digest := sha256.Sum256([]byte("x"))
+	if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		n := len(p.idle)
+		p.mu.Unlock()
+		if n == 0 {
+			if len(p.tokens) != cap(p.tokens) {
+				t.Fatalf("%d session slots not returned", cap(p.tokens)-len(p.tokens))
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("idle sessions were not closed")
+}
