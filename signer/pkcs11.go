@@ -3,6 +3,7 @@
 package signer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -159,7 +160,11 @@ func readPIN(u *PKCS11URI) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading pin-source: %w", err)
 		}
-		return []byte(strings.TrimRight(string(b), "\r\n")), nil
+		// Trim and copy without going through a string, and wipe the
+		// file's buffer: the caller wipes what it gets.
+		pin := append([]byte(nil), bytes.TrimRight(b, "\r\n")...)
+		clear(b)
+		return pin, nil
 	} else if u.PINSource != "" {
 		return nil, errors.New("pin-source must be file:PATH")
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/params"
-	"github.com/holdfast-tls/holdfast/internal/record"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -32,13 +31,12 @@ type clientHandshake struct {
 	certReq    *wire.CertificateRequest12
 	leaf       *x509.Certificate
 
-	ecdhPublic   []byte // the client's ECDHE share for ClientKeyExchange
-	etm          bool   // encrypt_then_mac negotiated
-	premaster    *mem.Secret
-	master       *mem.Secret
-	pendingRead  record.Opener
-	pendingWrite record.Sealer
-	state        State
+	ecdhPublic []byte // the client's ECDHE share for ClientKeyExchange
+	etm        bool   // encrypt_then_mac negotiated
+	premaster  *mem.Secret
+	master     *mem.Secret
+	pending    pendingKeys // installed at each change_cipher_spec
+	state      State
 }
 
 // ClientHandshake continues a handshake whose ClientHello (hello, already
@@ -58,12 +56,7 @@ func ClientHandshake(ctx context.Context, p *params.Params, tr Transport, hello 
 func (hs *clientHandshake) free() {
 	hs.premaster.Free()
 	hs.master.Free()
-	if hs.pendingRead != nil {
-		hs.pendingRead.Free()
-	}
-	if hs.pendingWrite != nil {
-		hs.pendingWrite.Free()
-	}
+	hs.pending.free()
 }
 
 // handshake follows RFC 5246 §7.3, Figure 1, from the client's side.
@@ -258,7 +251,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		return err
 	}
 	defer kb.free()
-	if hs.pendingRead, hs.pendingWrite, err = newProtections(hs.suite, kb, true, hs.etm, hs.p.Rand); err != nil {
+	if hs.pending.read, hs.pending.write, err = newProtections(hs.suite, kb, true, hs.etm, hs.p.Rand); err != nil {
 		return err
 	}
 	verify, err := finishedData(hs.suite, hs.master, "client finished", hs.transcript.sum())
@@ -268,8 +261,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 	if err := hs.tr.WriteChangeCipherSpec(); err != nil {
 		return err
 	}
-	hs.tr.SetWriteProtection(hs.pendingWrite)
-	hs.pendingWrite = nil
+	hs.tr.SetWriteProtection(hs.pending.takeWrite())
 	if err := hs.write(&wire.Finished{VerifyData: verify}); err != nil {
 		return err
 	}
@@ -316,9 +308,7 @@ func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
 	if err := hs.tr.ReadChangeCipherSpec(ctx); err != nil {
 		return err
 	}
-	r := hs.pendingRead
-	hs.pendingRead = nil
-	if err := hs.tr.SetReadProtection(r); err != nil {
+	if err := hs.tr.SetReadProtection(hs.pending.takeRead()); err != nil {
 		return err
 	}
 	fin, err := expect(ctx, hs.tr, wire.TypeFinished, "server Finished", wire.ParseFinished)

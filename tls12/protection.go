@@ -62,3 +62,35 @@ type protection interface {
 	record.Opener
 	record.Sealer
 }
+
+// pendingKeys holds the next read and write protection between the key
+// block and each side's change_cipher_spec; whatever was never installed
+// is freed with the handshake.
+type pendingKeys struct {
+	read  record.Opener
+	write record.Sealer
+}
+
+// takeRead and takeWrite hand a protection to the transport, which owns
+// it from then on.
+func (pk *pendingKeys) takeRead() record.Opener {
+	r := pk.read
+	pk.read = nil
+	return r
+}
+
+func (pk *pendingKeys) takeWrite() record.Sealer {
+	w := pk.write
+	pk.write = nil
+	return w
+}
+
+func (pk *pendingKeys) free() {
+	if pk.read != nil {
+		pk.read.Free()
+	}
+	if pk.write != nil {
+		pk.write.Free()
+	}
+	*pk = pendingKeys{}
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/params"
-	"github.com/holdfast-tls/holdfast/internal/record"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -46,11 +45,10 @@ type serverHandshake struct {
 	secureReneg bool
 	etm         bool // encrypt_then_mac negotiated (CBC suites only)
 
-	share        *kex.Private // ECDHE: the server's ephemeral share
-	master       *mem.Secret
-	pendingRead  record.Opener // installed at the client's change_cipher_spec
-	pendingWrite record.Sealer // installed at ours
-	state        State
+	share   *kex.Private // ECDHE: the server's ephemeral share
+	master  *mem.Secret
+	pending pendingKeys // installed at each change_cipher_spec
+	state   State
 }
 
 // ServerHandshake runs the server side of a TLS 1.2 handshake whose
@@ -70,12 +68,7 @@ func ServerHandshake(ctx context.Context, p *params.Params, tr Transport, hello 
 func (hs *serverHandshake) free() {
 	hs.share.Free()
 	hs.master.Free()
-	if hs.pendingRead != nil {
-		hs.pendingRead.Free()
-	}
-	if hs.pendingWrite != nil {
-		hs.pendingWrite.Free()
-	}
+	hs.pending.free()
 }
 
 // handshake follows RFC 5246 §7.3, Figure 1, from the server's side.
@@ -346,11 +339,9 @@ func (hs *serverHandshake) readClientFlight(ctx context.Context) error {
 	if err := hs.tr.ReadChangeCipherSpec(ctx); err != nil {
 		return err
 	}
-	if err := hs.tr.SetReadProtection(hs.pendingRead); err != nil {
-		hs.pendingRead = nil
+	if err := hs.tr.SetReadProtection(hs.pending.takeRead()); err != nil {
 		return err
 	}
-	hs.pendingRead = nil
 	fin, err := expect(ctx, hs.tr, wire.TypeFinished, "client Finished", wire.ParseFinished)
 	if err != nil {
 		return err

@@ -146,7 +146,7 @@ func (hs *serverHandshake) installKeys() error {
 	if err != nil {
 		return err
 	}
-	hs.pendingRead, hs.pendingWrite = r, w
+	hs.pending = pendingKeys{read: r, write: w}
 	return nil
 }
 
@@ -159,8 +159,7 @@ func (hs *serverHandshake) sendFinished() error {
 	if err := hs.tr.WriteChangeCipherSpec(); err != nil {
 		return err
 	}
-	hs.tr.SetWriteProtection(hs.pendingWrite)
-	hs.pendingWrite = nil
+	hs.tr.SetWriteProtection(hs.pending.takeWrite())
 	if err := hs.write(&wire.Finished{VerifyData: verify}); err != nil {
 		return err
 	}
