@@ -26,6 +26,7 @@ APT_PACKAGES=(
 	"swtpm:swtpm"
 	"swtpm-tools:swtpm_setup"
 	"tpm2-tools:tpm2_createprimary"
+	"tpm2-openssl:"
 	"redis-server:redis-server"
 	"curl:curl"
 )

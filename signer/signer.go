@@ -20,6 +20,37 @@ type Key interface {
 	Close() error
 }
 
+// SchemeLimiter is implemented by keys whose backend can make only some of
+// the signatures their key type allows: an HSM whose RSA key may not sign
+// RSA-PSS, a TPM that signs PSS only with the maximum salt length. The TLS
+// engine offers and accepts only the listed schemes for such a key, so it
+// never starts a handshake the key cannot finish.
+type SchemeLimiter interface {
+	// SignatureSchemes lists the TLS SignatureScheme code points (RFC 8446
+	// §4.2.3, e.g. 0x0804 for rsa_pss_rsae_sha256, 0x0401 for
+	// rsa_pkcs1_sha256) that the key can produce. The list is fixed when
+	// the key is opened.
+	SignatureSchemes() []uint16
+}
+
+// TLS SignatureScheme code points (RFC 8446 §4.2.3) for SchemeLimiter
+// implementations.
+const (
+	RSAPKCS1SHA256   uint16 = 0x0401
+	RSAPKCS1SHA384   uint16 = 0x0501
+	RSAPKCS1SHA512   uint16 = 0x0601
+	ECDSAP256SHA256  uint16 = 0x0403
+	ECDSAP384SHA384  uint16 = 0x0503
+	ECDSAP521SHA512  uint16 = 0x0603
+	RSAPSSRSAESHA256 uint16 = 0x0804
+	RSAPSSRSAESHA384 uint16 = 0x0805
+	RSAPSSRSAESHA512 uint16 = 0x0806
+	Ed25519          uint16 = 0x0807
+	RSAPSSPSSSHA256  uint16 = 0x0809
+	RSAPSSPSSSHA384  uint16 = 0x080a
+	RSAPSSPSSSHA512  uint16 = 0x080b
+)
+
 // Opener opens a key for one URI scheme.
 type Opener func(ctx context.Context, uri string) (Key, error)
 
