@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/tls13"
 	"github.com/holdfast-tls/holdfast/tls12"
 )
@@ -104,6 +107,11 @@ type Config struct {
 	// HandshakeTimeout bounds a handshake that runs without a context
 	// deadline (Read, Write or Handshake); zero means one minute.
 	HandshakeTimeout time.Duration
+	// Logger receives the rare events an operator must know about that
+	// are not one connection's error, such as a key backend that cannot
+	// make TLS 1.3 signatures; nil means slog.Default(). Nothing secret is
+	// ever logged.
+	Logger *slog.Logger
 
 	once   sync.Once
 	params *tls13.Params
@@ -206,7 +214,53 @@ func (c *Config) build() (*tls13.Params, error) {
 		p.Certificates = append(p.Certificates, cert)
 	}
 	p.ClientCertificates = p.Certificates
+	if err := c.capVersionToKeys(p); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// ErrNoTLS13Signature reports certificates none of whose keys can make a
+// signature TLS 1.3 accepts: typically an RSA key in an HSM or TPM that is
+// barred from RSA-PSS, which TLS 1.3 requires of RSA keys.
+var ErrNoTLS13Signature = errors.New("holdfast: no certificate's key can make a TLS 1.3 signature")
+
+// capVersionToKeys makes a Config whose keys cannot sign for TLS 1.3 a
+// TLS 1.2 one, when MinVersion allows, rather than start handshakes it
+// cannot finish. It behaves then exactly as a TLS 1.2-only peer: no
+// downgrade sentinel, and a TLS 1.3-only peer gets protocol_version.
+func (c *Config) capVersionToKeys(p *tls13.Params) error {
+	if p.MaxVersion < VersionTLS13 || len(p.Certificates) == 0 {
+		return nil
+	}
+	for _, cert := range p.Certificates {
+		if cert.CanSign13() {
+			return nil
+		}
+	}
+	why := fmt.Sprintf("key of %s can sign only with %s", p.Certificates[0].Leaf.Subject, schemeNames(p.Certificates[0].Schemes(VersionTLS12)))
+	if p.MinVersion == VersionTLS13 {
+		return fmt.Errorf("%w (%s) and MinVersion is TLS 1.3", ErrNoTLS13Signature, why)
+	}
+	p.MaxVersion = VersionTLS12
+	p.VersionCapped = fmt.Sprintf("%v (%s): serving TLS 1.2 only", ErrNoTLS13Signature, why)
+	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn(p.VersionCapped)
+	return nil
+}
+
+func schemeNames(list []sigscheme.Scheme) string {
+	if len(list) == 0 {
+		return "nothing Holdfast accepts"
+	}
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = s.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // ErrKeyMismatch reports a certificate whose public key is not the

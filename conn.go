@@ -173,15 +173,28 @@ func (c *Conn) serverHandshake(ctx context.Context, p *tls13.Params, tr *transpo
 	case p.MaxVersion >= VersionTLS13 && slices.Contains(hello.SupportedVersions, VersionTLS13):
 		c.vers = VersionTLS13
 		c.state, err = tls13.ServerHandshake(ctx, p, tr, hello)
-	case p.MinVersion <= VersionTLS12 && (hello.Vers >= VersionTLS12 || slices.Contains(hello.SupportedVersions, VersionTLS12)):
+	case p.MinVersion <= VersionTLS12 && offers12(hello):
 		c.vers = VersionTLS12
 		c.out.rl.SetPlainVersion(record.VersionTLS12)
 		c.state12, err = tls12.ServerHandshake(ctx, p, (*transport12)(c), hello)
 	default:
 		err = fmt.Errorf("client offers versions %#04x (legacy %#04x), server allows %#04x to %#04x: %w",
 			hello.SupportedVersions, hello.Vers, p.MinVersion, p.MaxVersion, alert.ErrProtocolVersion)
+		if p.VersionCapped != "" {
+			err = fmt.Errorf("%w; %s", err, p.VersionCapped)
+		}
 	}
 	return err
+}
+
+// offers12 reports whether a ClientHello offers TLS 1.2: by its
+// supported_versions list when it has one, which then replaces
+// legacy_version entirely (RFC 8446 §4.2.1), else by legacy_version.
+func offers12(hello *wire.ClientHello) bool {
+	if len(hello.SupportedVersions) > 0 {
+		return slices.Contains(hello.SupportedVersions, VersionTLS12)
+	}
+	return hello.Vers >= VersionTLS12
 }
 
 func isTimeout(err error) bool {

@@ -41,6 +41,7 @@ type p11Key struct {
 	label   string
 	id      []byte
 	public  crypto.PublicKey
+	caps    p11Caps
 
 	// pin is kept in locked memory for re-login after the token logs the
 	// application out (CKR_USER_NOT_LOGGED_IN). miekg/pkcs11 takes the PIN
@@ -219,6 +220,12 @@ func (k *p11Key) open(u *PKCS11URI) error {
 	}
 	if k.public, err = k.readPublic(s, pubObj); err != nil {
 		return err
+	}
+	if k.caps, err = k.readCaps(s); err != nil {
+		return err
+	}
+	if len(k.caps.schemes) == 0 {
+		return fmt.Errorf("signer: %s: the token lets this key make no signature TLS uses: %s", k.uri, k.caps.why)
 	}
 	return nil
 }
@@ -542,6 +549,9 @@ func (k *p11Key) Close() error {
 func (k *p11Key) Decrypt(_ io.Reader, ciphertext []byte, _ crypto.DecrypterOpts) ([]byte, error) {
 	if _, ok := k.public.(*rsa.PublicKey); !ok {
 		return nil, fmt.Errorf("signer: %s is not an RSA key and cannot decrypt", k.uri)
+	}
+	if !k.caps.decrypt {
+		return nil, fmt.Errorf("signer: %s: the token does not let this key decrypt: %s", k.uri, k.caps.why)
 	}
 	s, err := k.checkout(context.Background())
 	if err != nil {

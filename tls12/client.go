@@ -208,7 +208,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 			peer[i] = sigscheme.Scheme(v)
 		}
 		for _, c := range hs.p.ClientCertificates {
-			if s, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, sigscheme.Supported12()); err == nil {
+			if s, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS12)); err == nil {
 				chosen, scheme = c, s
 				break
 			}

@@ -195,7 +195,7 @@ func (hs *serverHandshake) pickCertificate(kx KeyExchange) (*params.Certificate,
 			_ = pub
 			continue
 		}
-		scheme, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, sigscheme.Supported12())
+		scheme, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS12))
 		if err == nil {
 			return c, scheme, true
 		}

@@ -37,6 +37,10 @@ type Params struct {
 	// MinVersion and MaxVersion bound the protocol version (0x0303 or
 	// 0x0304).
 	MinVersion, MaxVersion uint16
+	// VersionCapped, when set, says why MaxVersion was lowered to TLS 1.2
+	// (the keys cannot sign for TLS 1.3); it explains the protocol_version
+	// alert a TLS 1.3-only peer gets.
+	VersionCapped string
 
 	Suites   []uint16    // TLS 1.3 suites, in preference order
 	Suites12 []uint16    // TLS 1.2 suites, in preference order

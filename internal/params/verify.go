@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
@@ -82,4 +83,32 @@ func (c *Certificate) CertKey() crypto.PublicKey {
 		}
 	}
 	return c.Signer.Public()
+}
+
+// schemeLimiter is the optional interface of keys whose backend makes only
+// some of the signatures their type allows (signer.SchemeLimiter: an HSM
+// key barred from RSA-PSS, a TPM without PSS at the right salt length).
+type schemeLimiter interface{ SignatureSchemes() []uint16 }
+
+// Schemes lists, in our preference order, the schemes this certificate's
+// key can sign with in version vers: all of Holdfast's for the version,
+// less those the key's backend says it cannot make.
+func (c *Certificate) Schemes(vers uint16) []sigscheme.Scheme {
+	all := sigscheme.Supported12()
+	if vers == sigscheme.VersionTLS13 {
+		all = sigscheme.Supported13()
+	}
+	lim, ok := c.Signer.(schemeLimiter)
+	if !ok {
+		return all
+	}
+	can := lim.SignatureSchemes()
+	return slices.DeleteFunc(all, func(s sigscheme.Scheme) bool { return !slices.Contains(can, uint16(s)) })
+}
+
+// CanSign13 reports whether the key can make at least one signature TLS
+// 1.3 allows for it (TLS 1.3 has no RSA PKCS #1 v1.5 handshake signatures).
+func (c *Certificate) CanSign13() bool {
+	_, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), sigscheme.Supported13(), c.Schemes(sigscheme.VersionTLS13))
+	return err == nil
 }

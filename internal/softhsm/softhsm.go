@@ -81,11 +81,13 @@ func New(t TB, keys map[string]string) *Token {
 }
 
 // AddKey makes another key pair on the token with the given label,
-// pkcs11-tool key type and hex id, and returns the token.
-func AddKey(t TB, tk *Token, label, typ, id string) *Token {
+// pkcs11-tool key type and hex id, and returns the token. Extra
+// pkcs11-tool arguments follow, such as "--allowed-mechanisms", "RSA-PKCS".
+func AddKey(t TB, tk *Token, label, typ, id string, extra ...string) *Token {
 	t.Helper()
 	args := []string{"--module", tk.Module, "--token-label", tk.Label, "--login", "--pin", "1234",
 		"--keypairgen", "--key-type", typ, "--label", label, "--id", id}
+	args = append(args, extra...)
 	if out, err := exec.Command("pkcs11-tool", args...).CombinedOutput(); err != nil {
 		t.Fatalf("pkcs11-tool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -452,7 +452,7 @@ func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	var chosen *Certificate
 	var scheme sigscheme.Scheme
 	for _, c := range hs.p.ClientCertificates {
-		if s, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, sigscheme.Supported13()); err == nil {
+		if s, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS13)); err == nil {
 			chosen, scheme = c, s
 			break
 		}

@@ -189,7 +189,7 @@ func (hs *serverHandshake) pickCertificate() error {
 	peer := toSchemes(ch.SignatureAlgorithms)
 	var firstErr error
 	for _, c := range candidates {
-		scheme, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, sigscheme.Supported13())
+		scheme, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS13))
 		if err == nil {
 			hs.cert, hs.scheme = c, scheme
 			hs.state.ServerName = ch.ServerName
