@@ -40,6 +40,8 @@ type p11Key struct {
 	uri     string // for errors; the PIN is redacted
 	label   string
 	id      []byte
+
+	tokenLabel, tokenSerial string // to find the token again
 	public  crypto.PublicKey
 	caps    p11Caps
 
@@ -52,6 +54,8 @@ type p11Key struct {
 	idle     []idleSession // most recently used last
 	tokens   chan struct{} // one per session that may exist
 	priv     pkcs11.ObjectHandle
+	gen      uint64        // bumped by every repair
+	repairMu sync.Mutex    // one repair at a time
 	closed   bool
 	idleTime time.Duration
 	stop     chan struct{}
@@ -145,6 +149,9 @@ func openPKCS11(ctx context.Context, raw string) (Key, error) {
 		}
 	}
 	if err := k.open(u); err != nil {
+		if k.tokens != nil {
+			k.dropIdle()
+		}
 		k.pin.Free()
 		releaseModule(u.ModulePath, m)
 		return nil, err
@@ -173,60 +180,87 @@ func readPIN(u *PKCS11URI) ([]byte, error) {
 }
 
 func (k *p11Key) open(u *PKCS11URI) error {
+	k.tokenLabel, k.tokenSerial = u.Token, u.Serial
+	slot, ti, err := k.locate()
+	if err != nil {
+		return err
+	}
+	k.slot = slot
+	max := int(ti.MaxSessionCount)
+	if max <= 0 || max > 1<<16 {
+		max = defaultMaxSessions
+	}
+	k.tokens = make(chan struct{}, max)
+	for range max {
+		k.tokens <- struct{}{}
+	}
+	s, err := k.checkout(context.Background())
+	if err != nil {
+		return err
+	}
+	err = k.attachSession(s)
+	if err == nil {
+		k.caps, err = k.readCaps(s)
+	}
+	k.checkin(s, err)
+	if err != nil {
+		return err
+	}
+	if len(k.caps.schemes) == 0 {
+		return fmt.Errorf("signer: %s: the token lets this key make no signature TLS uses: %s", k.uri, k.caps.why)
+	}
+	return nil
+}
+
+// locate finds the slot holding the URI's token by label and serial. It
+// is called again after the token disappears: a token put back, or
+// re-initialised, may sit in another slot.
+func (k *p11Key) locate() (uint, pkcs11.TokenInfo, error) {
 	c := k.mod.ctx
 	slots, err := c.GetSlotList(true)
 	if err != nil {
-		return fmt.Errorf("signer: %s: C_GetSlotList: %w", k.uri, err)
+		return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: C_GetSlotList: %w", k.uri, err)
 	}
-	found := false
 	for _, s := range slots {
 		ti, err := c.GetTokenInfo(s)
 		if err != nil {
 			continue
 		}
-		if (u.Token == "" || strings.TrimSpace(ti.Label) == u.Token) && (u.Serial == "" || strings.TrimSpace(ti.SerialNumber) == u.Serial) {
-			k.slot, found = s, true
-			max := int(ti.MaxSessionCount)
-			if max <= 0 || max > 1<<16 {
-				max = defaultMaxSessions
-			}
-			k.tokens = make(chan struct{}, max)
-			for range max {
-				k.tokens <- struct{}{}
-			}
-			break
+		if (k.tokenLabel == "" || strings.TrimSpace(ti.Label) == k.tokenLabel) && (k.tokenSerial == "" || strings.TrimSpace(ti.SerialNumber) == k.tokenSerial) {
+			return s, ti, nil
 		}
 	}
-	if !found {
-		return fmt.Errorf("signer: %s: no token with that label and serial", k.uri)
-	}
-	s, err := c.OpenSession(k.slot, pkcs11.CKF_SERIAL_SESSION)
-	if err != nil {
-		return fmt.Errorf("signer: %s: C_OpenSession: %w", k.uri, err)
-	}
-	<-k.tokens
+	return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: no token with that label and serial is present", k.uri)
+}
+
+// attachSession logs in on s and finds the key's objects. On the first
+// call it records the public key; on later ones (after a token reset) it
+// insists the key found is the same key, so that a different key that
+// reuses the label is never signed with.
+func (k *p11Key) attachSession(s pkcs11.SessionHandle) error {
 	if err := k.login(s); err != nil {
-		c.CloseSession(s)
-		k.tokens <- struct{}{}
 		return err
 	}
-	k.idle = append(k.idle, idleSession{s, time.Now()})
-	if k.priv, err = k.find(s, pkcs11.CKO_PRIVATE_KEY); err != nil {
+	priv, err := k.find(s, pkcs11.CKO_PRIVATE_KEY)
+	if err != nil {
 		return err
 	}
 	pubObj, err := k.find(s, pkcs11.CKO_PUBLIC_KEY)
 	if err != nil {
 		return err
 	}
-	if k.public, err = k.readPublic(s, pubObj); err != nil {
+	pub, err := k.readPublic(s, pubObj)
+	if err != nil {
 		return err
 	}
-	if k.caps, err = k.readCaps(s); err != nil {
-		return err
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.public == nil {
+		k.public = pub
+	} else if !pub.(interface{ Equal(crypto.PublicKey) bool }).Equal(k.public) {
+		return fmt.Errorf("signer: %s: the key found after a token reset is a different key; refusing to use it", k.uri)
 	}
-	if len(k.caps.schemes) == 0 {
-		return fmt.Errorf("signer: %s: the token lets this key make no signature TLS uses: %s", k.uri, k.caps.why)
-	}
+	k.priv = priv
 	return nil
 }
 
@@ -337,70 +371,6 @@ func (k *p11Key) Sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]b
 	return k.SignContext(context.Background(), rnd, digest, opts)
 }
 
-// checkout returns a session, waiting (bounded by ctx) while the pool is
-// at its limit. The most recently used idle session is reused first so
-// that idle ones can age out.
-func (k *p11Key) checkout(ctx context.Context) (pkcs11.SessionHandle, error) {
-	k.mu.Lock()
-	if k.closed {
-		k.mu.Unlock()
-		return 0, fmt.Errorf("%s: %w", k.uri, ErrClosed)
-	}
-	if n := len(k.idle); n > 0 {
-		s := k.idle[n-1].h
-		k.idle = k.idle[:n-1]
-		k.mu.Unlock()
-		return s, nil
-	}
-	k.mu.Unlock()
-	select {
-	case <-k.tokens:
-	case <-ctx.Done():
-		return 0, fmt.Errorf("signer: %s: waiting for a PKCS#11 session: %w", k.uri, ctx.Err())
-	}
-	s, err := k.mod.ctx.OpenSession(k.slot, pkcs11.CKF_SERIAL_SESSION)
-	if err != nil {
-		k.tokens <- struct{}{}
-		return 0, fmt.Errorf("signer: %s: C_OpenSession: %w", k.uri, err)
-	}
-	return s, nil
-}
-
-// checkin returns a session; one that failed is closed rather than reused.
-func (k *p11Key) checkin(s pkcs11.SessionHandle, failed bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if failed || k.closed {
-		k.mod.ctx.CloseSession(s)
-		k.tokens <- struct{}{}
-		return
-	}
-	k.idle = append(k.idle, idleSession{s, time.Now()})
-}
-
-// reapIdle closes sessions that have been idle longer than idleTime, the
-// oldest first (they sit at the front of the list).
-func (k *p11Key) reapIdle() {
-	tick := time.NewTicker(reapInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-k.stop:
-			return
-		case now := <-tick.C:
-			k.mu.Lock()
-			n := 0
-			for n < len(k.idle) && now.Sub(k.idle[n].used) > k.idleTime {
-				k.mod.ctx.CloseSession(k.idle[n].h)
-				k.tokens <- struct{}{}
-				n++
-			}
-			k.idle = k.idle[n:]
-			k.mu.Unlock()
-		}
-	}
-}
-
 // digestInfo prefixes for RSA PKCS #1 v1.5 signatures (RFC 8017 §9.2).
 var digestInfo = map[crypto.Hash][]byte{
 	crypto.SHA256: {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20},
@@ -444,13 +414,16 @@ func (k *p11Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, op
 		}
 	}
 	var sig []byte
-	var err error
-	for attempt := 0; ; attempt++ {
-		sig, err = k.signOnce(ctx, mech, input)
-		if err == nil || attempt == 1 || !k.recover(ctx, err) {
-			break
+	err := k.withSession(ctx, func(c *pkcs11.Ctx, s pkcs11.SessionHandle, priv pkcs11.ObjectHandle) error {
+		if err := c.SignInit(s, []*pkcs11.Mechanism{mech}, priv); err != nil {
+			return fmt.Errorf("signer: %s: C_SignInit: %w", k.uri, err)
 		}
-	}
+		var err error
+		if sig, err = c.Sign(s, input); err != nil {
+			return fmt.Errorf("signer: %s: C_Sign: %w", k.uri, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -460,66 +433,6 @@ func (k *p11Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, op
 		return asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig[:half]), new(big.Int).SetBytes(sig[half:])})
 	}
 	return sig, nil
-}
-
-func (k *p11Key) signOnce(ctx context.Context, mech *pkcs11.Mechanism, input []byte) ([]byte, error) {
-	s, err := k.checkout(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := k.mod.ctx
-	sig, err := func() ([]byte, error) {
-		if err := c.SignInit(s, []*pkcs11.Mechanism{mech}, k.handle()); err != nil {
-			return nil, fmt.Errorf("signer: %s: C_SignInit: %w", k.uri, err)
-		}
-		sig, err := c.Sign(s, input)
-		if err != nil {
-			return nil, fmt.Errorf("signer: %s: C_Sign: %w", k.uri, err)
-		}
-		return sig, nil
-	}()
-	k.checkin(s, err != nil)
-	return sig, err
-}
-
-func (k *p11Key) handle() pkcs11.ObjectHandle {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.priv
-}
-
-// recover repairs what a retry can fix: a token that logged the
-// application out (log in again) or an object handle that went stale
-// after a token reset (look the key up again). It reports whether a retry
-// is worth it; other errors (a broken session is already closed by
-// checkin) get one retry on a fresh session too.
-func (k *p11Key) recover(ctx context.Context, err error) bool {
-	var rv pkcs11.Error
-	if !errors.As(err, &rv) {
-		return false
-	}
-	switch rv {
-	case pkcs11.CKR_USER_NOT_LOGGED_IN, pkcs11.CKR_OBJECT_HANDLE_INVALID, pkcs11.CKR_KEY_HANDLE_INVALID:
-		s, cerr := k.checkout(ctx)
-		if cerr != nil {
-			return false
-		}
-		ok := k.login(s) == nil
-		if ok {
-			if h, ferr := k.find(s, pkcs11.CKO_PRIVATE_KEY); ferr == nil {
-				k.mu.Lock()
-				k.priv = h
-				k.mu.Unlock()
-			} else {
-				ok = false
-			}
-		}
-		k.checkin(s, !ok)
-		return ok
-	case pkcs11.CKR_SESSION_HANDLE_INVALID, pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_DEVICE_ERROR:
-		return true
-	}
-	return false
 }
 
 // Close closes the key's sessions and, with the last key of its module,
@@ -553,19 +466,14 @@ func (k *p11Key) Decrypt(_ io.Reader, ciphertext []byte, _ crypto.DecrypterOpts)
 	if !k.caps.decrypt {
 		return nil, fmt.Errorf("signer: %s: the token does not let this key decrypt: %s", k.uri, k.caps.why)
 	}
-	s, err := k.checkout(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	c := k.mod.ctx
-	plain, err := func() ([]byte, error) {
-		if err := c.DecryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}, k.handle()); err != nil {
-			return nil, fmt.Errorf("signer: %s: C_DecryptInit: %w", k.uri, err)
+	var plain []byte
+	err := k.withSession(context.Background(), func(c *pkcs11.Ctx, s pkcs11.SessionHandle, priv pkcs11.ObjectHandle) error {
+		if err := c.DecryptInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS, nil)}, priv); err != nil {
+			return fmt.Errorf("signer: %s: C_DecryptInit: %w", k.uri, err)
 		}
-		return c.Decrypt(s, ciphertext)
-	}()
-	// A decryption failure is an answer about the ciphertext, not a sick
-	// session: keep the session.
-	k.checkin(s, false)
+		var err error
+		plain, err = c.Decrypt(s, ciphertext)
+		return err
+	})
 	return plain, err
 }

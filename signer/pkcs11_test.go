@@ -137,7 +137,7 @@ func TestPKCS11ReloginAfterLogout(t *testing.T) {
 	if err := p.mod.ctx.Logout(s); err != nil {
 		t.Fatal(err)
 	}
-	p.checkin(s, false)
+	p.checkin(s, nil)
 	digest := sha256.Sum256([]byte("after logout"))
 	sig, err := k.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil || !ecdsa.VerifyASN1(k.Public().(*ecdsa.PublicKey), digest[:], sig) {

@@ -93,3 +93,36 @@ func AddKey(t TB, tk *Token, label, typ, id string, extra ...string) *Token {
 	}
 	return tk
 }
+
+// ImportKey puts the PKCS#8 PEM key pair in pemPath on the token with the
+// given label and hex id, as softhsm2-util --import does; tests use it to
+// bring back the same key after deleting it or re-initialising the token.
+func ImportKey(t TB, tk *Token, label, id, pemPath string) {
+	t.Helper()
+	args := []string{"--import", pemPath, "--token", tk.Label, "--label", label, "--id", id, "--pin", "1234"}
+	if out, err := exec.Command("softhsm2-util", args...).CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// DeleteKey removes both halves of the key pair labelled label.
+func DeleteKey(t TB, tk *Token, label string) {
+	t.Helper()
+	for _, typ := range []string{"privkey", "pubkey"} {
+		args := []string{"--module", tk.Module, "--token-label", tk.Label, "--login", "--pin", "1234",
+			"--delete-object", "--type", typ, "--label", label}
+		if out, err := exec.Command("pkcs11-tool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("pkcs11-tool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// Reinit re-initialises the token in place, erasing every object on it,
+// as an operator resetting the HSM would.
+func Reinit(t TB, tk *Token) {
+	t.Helper()
+	args := []string{"--init-token", "--token", tk.Label, "--label", tk.Label, "--so-pin", "5678", "--pin", "1234"}
+	if out, err := exec.Command("softhsm2-util", args...).CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
