@@ -42,8 +42,8 @@ type p11Key struct {
 	id      []byte
 
 	tokenLabel, tokenSerial string // to find the token again
-	public  crypto.PublicKey
-	caps    p11Caps
+	public                  crypto.PublicKey
+	caps                    p11Caps
 
 	// pin is kept in locked memory for re-login after the token logs the
 	// application out (CKR_USER_NOT_LOGGED_IN). miekg/pkcs11 takes the PIN
@@ -54,8 +54,8 @@ type p11Key struct {
 	idle     []idleSession // most recently used last
 	tokens   chan struct{} // one per session that may exist
 	priv     pkcs11.ObjectHandle
-	gen      uint64        // bumped by every repair
-	repairMu sync.Mutex    // one repair at a time
+	gen      uint64     // bumped by every repair
+	repairMu sync.Mutex // one repair at a time
 	closed   bool
 	idleTime time.Duration
 	stop     chan struct{}
