@@ -76,8 +76,9 @@ const reapInterval = 250 * time.Millisecond
 // p11Module is one loaded PKCS#11 library, shared by the keys opened from
 // it and finalized when the last of them closes.
 type p11Module struct {
-	ctx  *pkcs11.Ctx
-	refs int
+	ctx   *pkcs11.Ctx
+	refs  int
+	owned bool // we called C_Initialize, so we call C_Finalize
 }
 
 var (
@@ -96,11 +97,16 @@ func loadModule(path string) (*p11Module, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("signer: cannot load PKCS#11 module %s", path)
 	}
-	if err := ctx.Initialize(); err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
+	owned := true
+	if err := ctx.Initialize(); errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
+		// Another library in this process (crypto11, an OpenSSL engine)
+		// initialised the module: share it, and leave C_Finalize to it.
+		owned = false
+	} else if err != nil {
 		ctx.Destroy()
 		return nil, fmt.Errorf("signer: C_Initialize on %s: %w", path, err)
 	}
-	m := &p11Module{ctx: ctx, refs: 1}
+	m := &p11Module{ctx: ctx, refs: 1, owned: owned}
 	modules[path] = m
 	return m, nil
 }
@@ -110,7 +116,9 @@ func releaseModule(path string, m *p11Module) {
 	defer modulesMu.Unlock()
 	m.refs--
 	if m.refs == 0 {
-		m.ctx.Finalize()
+		if m.owned {
+			m.ctx.Finalize()
+		}
 		m.ctx.Destroy()
 		delete(modules, path)
 	}

@@ -1,10 +1,14 @@
 // Command server is an HTTPS server on Holdfast whose private key stays in
-// a key backend: a file key in locked memory today, an HSM or TPM through
-// the same -key URI as their backends land.
+// a key backend named by the -key URI: an HSM (pkcs11:), a key file read
+// into locked memory (file:), or any other scheme the build registers.
 //
 //	go run ./examples/server                      # self-signed, ephemeral key in locked memory
 //	go run ./examples/server -cert chain.pem -key file:/etc/holdfast/key.pem
+//	go run ./examples/server -key 'pkcs11:token=holdfast;object=web?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:pin' -write-cert hsm.pem
 //	curl -k https://127.0.0.1:8443/               # or curl --http2 for h2
+//
+// Without -cert the server makes a self-signed certificate for its key,
+// signed by the key's backend; -write-cert saves it for clients to trust.
 //
 // GET / answers with the negotiated version, cipher suite and group.
 package main
@@ -14,6 +18,7 @@ import (
 	"crypto"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -44,9 +49,10 @@ func main() {
 		maxV     = flag.String("max", "1.3", "maximum TLS version: 1.2 or 1.3")
 		ciphers  = flag.String("ciphers", "", "comma-separated IANA cipher suite names")
 		groups   = flag.String("groups", "", "comma-separated key-exchange groups: X25519MLKEM768, X25519, P-256, P-384")
+		write    = flag.String("write-cert", "", "write the self-signed certificate (made when -cert is empty) to this PEM file")
 	)
 	flag.Parse()
-	cfg, closeKey, err := configure(*certFile, *keyURI, *clientCA, *keylog, *minV, *maxV, *ciphers, *groups)
+	cfg, closeKey, err := configure(options{*certFile, *keyURI, *clientCA, *keylog, *minV, *maxV, *ciphers, *groups, *write})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,7 +62,13 @@ func main() {
 	}
 }
 
-func configure(certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups string) (*holdfast.Config, func(), error) {
+// options are the command's flags.
+type options struct {
+	certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups, writeCert string
+}
+
+func configure(o options) (*holdfast.Config, func(), error) {
+	certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups := o.certFile, o.keyURI, o.clientCA, o.keylog, o.minV, o.maxV, o.ciphers, o.groups
 	ctx := context.Background()
 	var key signer.Key
 	var err error
@@ -71,16 +83,18 @@ func configure(certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups s
 	closeKey := func() { key.Close() }
 	var chain [][]byte
 	if certFile == "" {
-		if keyURI != "" {
-			closeKey()
-			return nil, nil, errors.New("-key needs -cert: the certificate for that key")
-		}
 		der, err := selfSigned(key)
 		if err != nil {
 			closeKey()
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("making a self-signed certificate with the key: %w", err)
 		}
 		chain = [][]byte{der}
+		if o.writeCert != "" {
+			if err := os.WriteFile(o.writeCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+				closeKey()
+				return nil, nil, err
+			}
+		}
 	} else if chain, err = readChain(certFile); err != nil {
 		closeKey()
 		return nil, nil, err
@@ -190,6 +204,9 @@ func selfSigned(key crypto.Signer) ([]byte, error) {
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if _, ok := key.Public().(*rsa.PublicKey); ok {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment // TLS 1.2 RSA key transport, when listed
 	}
 	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 }
