@@ -4,9 +4,13 @@
 //
 // Backends register a URI scheme. This package provides "file:" (a PEM or
 // PKCS#8 key read straight into locked memory, for development and tests;
-// it is not a custody solution) and software keys generated in locked
-// memory; "pkcs11:", "tpm2:", "openssl:", "cng:" and "keychain:" arrive
-// with their own issues.
+// it is not a custody solution), software keys generated in locked memory,
+// "pkcs11:" (an HSM through a PKCS#11 module; see ParsePKCS11URI) and
+// "tpm2:" (a TPM 2.0; see TPMURI). The root package registers the OS key
+// stores: "openssl:", "cng:" and "keychain:".
+//
+// Keys whose backend can make only some of the signatures their type
+// allows implement SchemeLimiter, and the TLS engine honours it.
 //
 // # Security promise
 //

@@ -24,14 +24,16 @@ var allowed = map[string][]string{
 	"internal/wire":      {"internal/alert"},
 	"internal/params":    {"internal/alert", "internal/kex", "internal/sigscheme", "mem"},
 	"internal/tls13":     {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/wire", "mem"},
-	".":                  {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/tls13", "internal/wire", "mem", "tls12"},
+	".":                  {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/tls13", "internal/wire", "mem", "signer", "tls12"},
 	"tls12":              {"hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/wire", "mem"},
 	"signer":             {"internal/erase", "mem"},
 	"internal/softhsm":   {},
+	"internal/swtpm":     {},
 	"internal/residue":   {"mem"},
 	"internal/layering":  {},
 	"examples/server":    {".", "signer"},
 	"examples/client":    {"."},
+	"examples/tpmkey":    {"signer"},
 }
 
 type pkg struct {
