@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"signer":             {"internal/erase", "mem"},
 	"internal/softhsm":   {},
 	"internal/swtpm":     {},
+	"tickets":            {"internal/erase", "mem"},
 	"internal/residue":   {"mem"},
 	"internal/layering":  {},
 	"examples/server":    {".", "signer"},
