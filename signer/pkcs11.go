@@ -53,6 +53,7 @@ type p11Key struct {
 	mu       sync.Mutex
 	idle     []idleSession // most recently used last
 	tokens   chan struct{} // one per session that may exist
+	returned chan struct{} // a session went back to idle: waiters look again
 	priv     pkcs11.ObjectHandle
 	gen      uint64     // bumped by every repair
 	repairMu sync.Mutex // one repair at a time
@@ -202,6 +203,7 @@ func (k *p11Key) open(u *PKCS11URI) error {
 	for range max {
 		k.tokens <- struct{}{}
 	}
+	k.returned = make(chan struct{}, max)
 	s, err := k.checkout(context.Background())
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/holdfast-tls/holdfast/internal/softhsm"
 )
@@ -201,4 +202,18 @@ func TestPKCS11SessionCount(t *testing.T) {
 		t.Fatalf("peak of %d sessions under 64 goroutines; bound is %d", peak, cap(p.tokens))
 	}
 	t.Logf("peak %d sessions (bound %d) under 64 goroutines", peak, cap(p.tokens))
+
+	// Sixty-four callers arriving at once, one signature each: those that
+	// queue behind the bound must be woken when sessions come back to the
+	// pool, not only when one closes.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for range 64 {
+		wg.Go(func() {
+			if _, err := k.(*p11Key).SignContext(ctx, rand.Reader, d[:], crypto.SHA256); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }

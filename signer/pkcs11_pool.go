@@ -19,22 +19,30 @@ import (
 // checkout returns a session, waiting (bounded by ctx) while the pool is
 // at its limit.
 func (k *p11Key) checkout(ctx context.Context) (pkcs11.SessionHandle, error) {
-	k.mu.Lock()
-	if k.closed {
+	for {
+		k.mu.Lock()
+		if k.closed {
+			k.mu.Unlock()
+			return 0, fmt.Errorf("%s: %w", k.uri, ErrClosed)
+		}
+		if n := len(k.idle); n > 0 {
+			s := k.idle[n-1].h
+			k.idle = k.idle[:n-1]
+			k.mu.Unlock()
+			return s, nil
+		}
 		k.mu.Unlock()
-		return 0, fmt.Errorf("%s: %w", k.uri, ErrClosed)
-	}
-	if n := len(k.idle); n > 0 {
-		s := k.idle[n-1].h
-		k.idle = k.idle[:n-1]
-		k.mu.Unlock()
-		return s, nil
-	}
-	k.mu.Unlock()
-	select {
-	case <-k.tokens:
-	case <-ctx.Done():
-		return 0, fmt.Errorf("signer: %s: waiting for a PKCS#11 session: %w", k.uri, ctx.Err())
+		// Wait for room to open a session, or for a session to come
+		// back to the pool (then look again: another caller may have
+		// taken it first).
+		select {
+		case <-k.tokens:
+		case <-k.returned:
+			continue
+		case <-ctx.Done():
+			return 0, fmt.Errorf("signer: %s: waiting for a PKCS#11 session: %w", k.uri, ctx.Err())
+		}
+		break
 	}
 	k.mu.Lock()
 	slot := k.slot
@@ -68,13 +76,20 @@ func (k *p11Key) checkin(s pkcs11.SessionHandle, opErr error) {
 		return
 	}
 	k.idle = append(k.idle, idleSession{s, time.Now()})
+	select { // wake one waiter; a full channel has wakeups enough pending
+	case k.returned <- struct{}{}:
+	default:
+	}
 }
 
 // openSessions is how many sessions the key holds, idle or in use.
 func (k *p11Key) openSessions() int { return cap(k.tokens) - len(k.tokens) }
 
 // reapIdle closes sessions that have been idle longer than idleTime, the
-// oldest first (they sit at the front of the list).
+// oldest first (they sit at the front of the list), but keeps the last
+// one: closing an application's last session logs it out of the token and,
+// in some tokens (SoftHSM), invalidates every object handle, so the next
+// operation after a quiet spell would have to repair the key.
 func (k *p11Key) reapIdle() {
 	tick := time.NewTicker(reapInterval)
 	defer tick.Stop()
@@ -85,7 +100,7 @@ func (k *p11Key) reapIdle() {
 		case now := <-tick.C:
 			k.mu.Lock()
 			n := 0
-			for n < len(k.idle) && now.Sub(k.idle[n].used) > k.idleTime {
+			for n < len(k.idle) && now.Sub(k.idle[n].used) > k.idleTime && k.openSessions() > 1 {
 				k.mod.ctx.CloseSession(k.idle[n].h)
 				k.tokens <- struct{}{}
 				n++

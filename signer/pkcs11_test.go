@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/pkcs11"
+
 	"github.com/holdfast-tls/holdfast/internal/softhsm"
 )
 
@@ -158,22 +160,29 @@ func TestPKCS11IdleSessionsClose(t *testing.T) {
 	p.mu.Lock()
 	p.idleTime = 50 * time.Millisecond
 	p.mu.Unlock()
-	digest := sha256.Sum256([]byte("x"))
-	if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
-		t.Fatal(err)
+	// Four sessions in use at once, then all idle.
+	var held []pkcs11.SessionHandle
+	for range 4 {
+		s, err := p.checkout(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, s)
+	}
+	for _, s := range held {
+		p.checkin(s, nil)
 	}
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		n := len(p.idle)
-		p.mu.Unlock()
-		if n == 0 {
-			if len(p.tokens) != cap(p.tokens) {
-				t.Fatalf("%d session slots not returned", cap(p.tokens)-len(p.tokens))
+		if n := p.openSessions(); n == 1 {
+			// The last session stays: it keeps the login and handles.
+			digest := sha256.Sum256([]byte("after a quiet spell"))
+			if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
+				t.Fatal(err)
 			}
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatal("idle sessions were not closed")
+	t.Fatalf("%d sessions still open; idle ones were not closed down to one", p.openSessions())
 }
