@@ -15,6 +15,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/tls13"
+	"github.com/holdfast-tls/holdfast/tickets"
 	"github.com/holdfast-tls/holdfast/tls12"
 )
 
@@ -107,6 +108,37 @@ type Config struct {
 	// HandshakeTimeout bounds a handshake that runs without a context
 	// deadline (Read, Write or Handshake); zero means one minute.
 	HandshakeTimeout time.Duration
+	// SessionTicketsDisabled stops a server from issuing and accepting
+	// session tickets (TLS 1.3 PSKs and TLS 1.2 RFC 5077 tickets).
+	SessionTicketsDisabled bool
+	// TicketKeys seals and opens this server's tickets. Servers that share
+	// a KeyRing (or a farm provider feeding one) resume each other's
+	// sessions. Nil means the process's own ring: a new random key every
+	// hour, each accepted for 24 hours more.
+	TicketKeys *tickets.KeyRing
+	// TicketLifetime is how long a ticket may be used; zero means 24
+	// hours, and it is capped at 7 days.
+	TicketLifetime time.Duration
+	// TicketsPerHandshake is how many TLS 1.3 tickets a server sends after
+	// a full handshake; zero means 2 (a client uses each once).
+	TicketsPerHandshake int
+	// SingleUseTickets makes a server refuse a TLS 1.3 ticket it has
+	// already accepted (remembered by hash until it expires).
+	SingleUseTickets bool
+	// AllowPSKOnlyResumption accepts TLS 1.3 resumption without a fresh
+	// (EC)DHE exchange (psk_ke). It saves a key exchange but gives up
+	// forward secrecy for the resumed connection: off by default.
+	AllowPSKOnlyResumption bool
+	// ClientSessionCache keeps the sessions a client may resume; nil
+	// disables client-side resumption.
+	ClientSessionCache *ClientSessionCache
+	// SessionCacheSize bounds a TLS 1.2 server's session-ID cache; zero
+	// means 4096 sessions, negative disables the cache.
+	SessionCacheSize int
+	// SessionIDLifetime is how long a TLS 1.2 session ID stays resumable;
+	// zero means and anything over 24 hours is capped at 24 hours.
+	SessionIDLifetime time.Duration
+
 	// Logger receives the rare events an operator must know about that
 	// are not one connection's error, such as a key backend that cannot
 	// make TLS 1.3 signatures; nil means slog.Default(). Nothing secret is
@@ -214,6 +246,9 @@ func (c *Config) build() (*tls13.Params, error) {
 		p.Certificates = append(p.Certificates, cert)
 	}
 	p.ClientCertificates = p.Certificates
+	if err := c.resolveResumption(p); err != nil {
+		return nil, err
+	}
 	if err := c.capVersionToKeys(p); err != nil {
 		return nil, err
 	}

@@ -96,11 +96,19 @@ func (c *Conn) handlePostHandshake(msg []byte) error {
 		if !c.isClient {
 			return fmt.Errorf("client sent NewSessionTicket: %w", alert.ErrUnexpectedMessage)
 		}
-		// Parsed for validity; resumption is its own issue and the ticket
-		// is not kept.
-		if _, err := wire.ParseNewSessionTicket(msg); err != nil {
+		nst, err := wire.ParseNewSessionTicket(msg)
+		if err != nil {
 			return fmt.Errorf("parsing NewSessionTicket: %w", err)
 		}
+		p, _ := c.config.resolve()
+		if p == nil || p.ClientSessions == nil {
+			return nil
+		}
+		t, err := tls13.TicketFromMessage(c.state, nst, p.Time())
+		if err != nil || t == nil {
+			return err
+		}
+		p.ClientSessions.Put(tls13.SessionKey(p), t)
 		return nil
 	case wire.TypeKeyUpdate:
 		ku, err := wire.ParseKeyUpdate(msg)
@@ -336,6 +344,7 @@ type ConnectionState struct {
 	PeerCertificates   []*x509.Certificate
 	VerifiedChains     [][]*x509.Certificate
 	DidHelloRetry      bool
+	DidResume          bool // the handshake resumed a session
 }
 
 // ConnectionState returns the connection's negotiated parameters.
@@ -369,6 +378,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 			PeerCertificates:   st.PeerCertificates,
 			VerifiedChains:     st.VerifiedChains,
 			DidHelloRetry:      st.DidHRR,
+			DidResume:          st.DidResume,
 		}
 	}
 	return ConnectionState{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/session"
 )
 
 // Certificate is a certificate chain and the signer for its leaf's key.
@@ -69,6 +70,28 @@ type Params struct {
 	// KeyLog receives the traffic secrets in the NSS key log format, for
 	// debugging with Wireshark. It defeats the memory promise by design.
 	KeyLog io.Writer
+
+	// Tickets seals and opens session tickets; nil means a server issues
+	// and accepts none.
+	Tickets session.Sealer
+	// TicketLifetime bounds how long a ticket is offered and accepted
+	// (at most 7 days, RFC 8446 §4.6.1).
+	TicketLifetime time.Duration
+	// TicketCount is how many TLS 1.3 tickets a server sends after a full
+	// handshake.
+	TicketCount int
+	// AllowPSKOnly accepts TLS 1.3 resumption without a fresh (EC)DHE
+	// exchange (psk_ke), which gives up forward secrecy for the resumed
+	// connection: opt-in only.
+	AllowPSKOnly bool
+	// Used, when set, makes tickets single-use: a server remembers the
+	// tickets it accepted until they expire and refuses them again.
+	Used *session.ReplayFilter
+	// ClientSessions keeps the tickets a client receives; nil disables
+	// resumption on a client.
+	ClientSessions session.ClientStore
+	// SessionIDs is a TLS 1.2 server's session-ID cache; nil disables it.
+	SessionIDs *session.IDCache
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

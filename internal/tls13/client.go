@@ -11,6 +11,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/session"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -46,6 +47,12 @@ type clientHandshake struct {
 	transcript transcript
 	certReq    *wire.CertificateRequest
 
+	ticket      *session.ClientTicket // offered for resumption, used once
+	ticketSuite Suite
+	early       *hkdf.EarlySecret
+	resumed     bool
+	master      *hkdf.MasterSecret
+
 	shared   *mem.Secret
 	hs       *hkdf.HandshakeSecret
 	clientHS *mem.Secret
@@ -77,8 +84,10 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	if err := hs.readEncryptedExtensions(ctx); err != nil {
 		return err
 	}
-	if err := hs.readCertificates(ctx); err != nil {
-		return err
+	if !hs.resumed { // a PSK authenticates a resumed handshake
+		if err := hs.readCertificates(ctx); err != nil {
+			return err
+		}
 	}
 	if err := hs.readServerFinished(ctx); err != nil {
 		return err
@@ -91,6 +100,9 @@ func (hs *clientHandshake) free() {
 		s.Free()
 	}
 	hs.shares = nil
+	hs.ticket.Free()
+	hs.early.Free()
+	hs.master.Free()
 	hs.shared.Free()
 	hs.hs.Free()
 	hs.clientHS.Free()
@@ -148,6 +160,7 @@ func (hs *clientHandshake) sendClientHello() error {
 				return err
 			}
 		}
+		hs.offerTicket(ch)
 	}
 	return hs.writeHello(ch)
 }
@@ -166,6 +179,11 @@ func (hs *clientHandshake) writeHello(ch *wire.ClientHello) error {
 	raw, err := ch.Marshal()
 	if err != nil {
 		return err
+	}
+	if hs.ticket != nil {
+		if err := hs.fillBinder(ch); err != nil {
+			return err
+		}
 	}
 	hs.hello = ch
 	hs.transcript.add(raw)
@@ -203,6 +221,9 @@ func (hs *clientHandshake) readServerHello(ctx context.Context) error {
 		}
 	}
 	hs.server = sh
+	if err := hs.acceptTicket(sh); err != nil {
+		return err
+	}
 	if hs.transcript.h == nil {
 		hs.transcript.start(hs.suite.Hash)
 	}
@@ -285,6 +306,9 @@ func (hs *clientHandshake) retry(hrr *wire.ServerHello) error {
 	if err := hs.addShare(&ch, g); err != nil {
 		return err
 	}
+	if hs.ticket != nil && hs.ticketSuite.Hash != hs.suite.Hash {
+		hs.dropTicket(&ch)
+	}
 	if err := hs.tr.WriteChangeCipherSpec(); err != nil {
 		return err
 	}
@@ -293,7 +317,8 @@ func (hs *clientHandshake) retry(hrr *wire.ServerHello) error {
 
 func (hs *clientHandshake) deriveHandshakeKeys() error {
 	var err error
-	hs.hs, hs.clientHS, hs.serverHS, err = deriveHandshakeSecrets(hs.p, hs.suite, hs.shared, hs.transcript.sum(), hs.hello.Random[:])
+	hs.hs, hs.clientHS, hs.serverHS, err = deriveHandshakeSecrets(hs.p, hs.suite, hs.early, hs.shared, hs.transcript.sum(), hs.hello.Random[:])
+	hs.early = nil
 	hs.shared.Free()
 	hs.shared = nil
 	if err != nil {
@@ -398,7 +423,8 @@ func (hs *clientHandshake) readServerFinished(ctx context.Context) error {
 	if err := readFinished(ctx, hs.tr, &hs.transcript, hs.suite, hs.serverHS, "server"); err != nil {
 		return err
 	}
-	err := deriveApplicationSecrets(hs.p, hs.hs, hs.transcript.sum(), hs.hello.Random[:], &hs.state)
+	var err error
+	hs.master, err = deriveApplicationSecrets(hs.p, hs.hs, hs.transcript.sum(), hs.hello.Random[:], &hs.state)
 	hs.hs = nil
 	return err
 }
@@ -428,6 +454,15 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 	if err := hs.tr.Flush(); err != nil {
 		return err
 	}
+	if hs.p.ClientSessions != nil {
+		// Tickets arrive after the handshake; their PSKs derive from
+		// this secret over the transcript through our Finished.
+		if hs.state.ResumptionSecret, err = hs.master.ResumptionMasterSecret(hs.transcript.sum()); err != nil {
+			return err
+		}
+	}
+	hs.master.Free()
+	hs.master = nil
 	w, err := NewProtection(hs.suite, hs.state.ClientTrafficSecret)
 	if err != nil {
 		return err
@@ -441,6 +476,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		return err
 	}
 	hs.state.Suite, hs.state.Group, hs.state.DidHRR, hs.state.ServerName = hs.suite, hs.group, hs.didHRR, hs.p.ServerName
+	hs.state.DidResume = hs.resumed
 	return nil
 }
 

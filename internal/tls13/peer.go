@@ -58,43 +58,49 @@ func readFinished(ctx context.Context, tr Transport, t *transcript, s Suite, pee
 
 // deriveApplicationSecrets computes the master secret (wiping the
 // handshake secret), the application traffic and exporter secrets over the
-// transcript through the server Finished, logs them if asked, and wipes the
-// master secret: it is needed again only for the resumption secret, which
-// session tickets (their own issue) will derive here.
-func deriveApplicationSecrets(p *params.Params, hs *hkdf.HandshakeSecret, th, clientRandom []byte, st *State) error {
+// transcript through the server Finished, and logs them if asked. The
+// master secret is returned for the resumption secret, which needs the
+// transcript through the client Finished; the caller frees it.
+func deriveApplicationSecrets(p *params.Params, hs *hkdf.HandshakeSecret, th, clientRandom []byte, st *State) (*hkdf.MasterSecret, error) {
 	ms, err := hs.Master()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer ms.Free()
+	fail := func(err error) (*hkdf.MasterSecret, error) {
+		ms.Free()
+		return nil, err
+	}
 	if st.ClientTrafficSecret, err = ms.ClientTrafficSecret(th); err != nil {
-		return err
+		return fail(err)
 	}
 	if st.ServerTrafficSecret, err = ms.ServerTrafficSecret(th); err != nil {
-		return err
+		return fail(err)
 	}
 	if st.ExporterSecret, err = ms.ExporterMasterSecret(th); err != nil {
-		return err
+		return fail(err)
 	}
 	for _, l := range []struct {
 		label string
 		s     *mem.Secret
 	}{{"CLIENT_TRAFFIC_SECRET_0", st.ClientTrafficSecret}, {"SERVER_TRAFFIC_SECRET_0", st.ServerTrafficSecret}, {"EXPORTER_SECRET", st.ExporterSecret}} {
 		if err := params.LogKey(p.KeyLog, l.label, clientRandom, l.s); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	return nil
+	return ms, nil
 }
 
-// deriveHandshakeSecrets runs the key schedule from the (EC)DHE shared
-// secret to both handshake traffic secrets over the transcript through
-// ServerHello (RFC 8446 §7.1), logging them if asked. The shared secret is
-// only read; the caller frees it, and owns the three results.
-func deriveHandshakeSecrets(p *params.Params, s Suite, shared *mem.Secret, th, clientRandom []byte) (hs *hkdf.HandshakeSecret, client, server *mem.Secret, err error) {
-	early, err := hkdf.NewEarlySecret(s.Hash, nil)
-	if err != nil {
-		return nil, nil, nil, err
+// deriveHandshakeSecrets runs the key schedule from the early secret
+// (that of a resumption PSK, or nil for a full handshake) and the (EC)DHE
+// shared secret to both handshake traffic secrets over the transcript
+// through ServerHello (RFC 8446 §7.1), logging them if asked. The early
+// secret is consumed (wiped); the shared secret is only read, the caller
+// frees it, and owns the three results.
+func deriveHandshakeSecrets(p *params.Params, s Suite, early *hkdf.EarlySecret, shared *mem.Secret, th, clientRandom []byte) (hs *hkdf.HandshakeSecret, client, server *mem.Secret, err error) {
+	if early == nil {
+		if early, err = hkdf.NewEarlySecret(s.Hash, nil); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	defer early.Free()
 	if hs, err = early.Handshake(shared); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/session"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -34,6 +36,12 @@ type serverHandshake struct {
 
 	shared      *mem.Secret
 	serverShare []byte
+	preCH       hash.Hash // transcript before the latest ClientHello, for PSK binders
+	resumed     *session.State
+	early       *hkdf.EarlySecret
+	pskIndex    int
+	pskOnly     bool
+	master      *hkdf.MasterSecret // kept for the resumption secret
 	hs          *hkdf.HandshakeSecret
 	clientHS    *mem.Secret
 	serverHS    *mem.Secret
@@ -66,25 +74,35 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	if err := hs.sendEncryptedExtensions(); err != nil {
 		return err
 	}
-	if err := hs.sendCertificateRequest(); err != nil {
-		return err
-	}
-	if err := hs.sendCertificate(); err != nil {
-		return err
-	}
-	if err := hs.sendCertificateVerify(ctx); err != nil {
-		return err
+	if hs.resumed == nil { // a PSK authenticates a resumed handshake
+		if err := hs.sendCertificateRequest(); err != nil {
+			return err
+		}
+		if err := hs.sendCertificate(); err != nil {
+			return err
+		}
+		if err := hs.sendCertificateVerify(ctx); err != nil {
+			return err
+		}
 	}
 	if err := hs.sendFinished(); err != nil {
 		return err
 	}
-	if err := hs.readClientCertificate(ctx); err != nil {
+	if hs.resumed == nil {
+		if err := hs.readClientCertificate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := hs.readClientFinished(ctx); err != nil {
 		return err
 	}
-	return hs.readClientFinished(ctx)
+	return hs.sendTickets()
 }
 
 func (hs *serverHandshake) free() {
+	hs.resumed.Free()
+	hs.early.Free()
+	hs.master.Free()
 	hs.shared.Free()
 	hs.hs.Free()
 	hs.clientHS.Free()
@@ -113,6 +131,7 @@ func (hs *serverHandshake) processClientHello(ctx context.Context) error {
 		return fmt.Errorf("no cipher suite in common (client offered %#04x): %w", ch.CipherSuites, alert.ErrHandshakeFailure)
 	}
 	hs.transcript.start(hs.suite.Hash)
+	hs.preCH = hs.transcript.fork()
 	hs.transcript.add(ch.Raw)
 
 	if len(ch.SignatureAlgorithms) == 0 {
@@ -135,6 +154,9 @@ func (hs *serverHandshake) processClientHello(ctx context.Context) error {
 		if share, err = hs.readSecondClientHello(ctx); err != nil {
 			return err
 		}
+	}
+	if err := hs.tryResume(hs.preCH); err != nil {
+		return err
 	}
 	serverShare, shared, err := kex.Respond(hs.group, share)
 	if err != nil {
@@ -271,6 +293,7 @@ func (hs *serverHandshake) readSecondClientHello(ctx context.Context) ([]byte, e
 		return nil, fmt.Errorf("second ClientHello changed more than its key share: %w", alert.ErrIllegalParameter)
 	}
 	hs.hello = ch
+	hs.preCH = hs.transcript.fork()
 	hs.transcript.add(ch.Raw)
 	return ch.KeyShares[0].Data, nil
 }
@@ -284,6 +307,9 @@ func (hs *serverHandshake) sendServerHello() error {
 		CipherSuite:      hs.suite.ID,
 		SupportedVersion: 0x0304,
 		KeyShare:         wire.KeyShare{Group: uint16(hs.group), Data: hs.serverShare},
+	}
+	if hs.resumed != nil {
+		sh.PSKSelected, sh.SelectedPSKIdentity = true, uint16(hs.pskIndex)
 	}
 	if _, err := io.ReadFull(hs.p.Rand, sh.Random[:]); err != nil {
 		return fmt.Errorf("reading randomness: %w", err)
@@ -305,7 +331,8 @@ func (hs *serverHandshake) sendServerHello() error {
 		}
 	}
 
-	hs.hs, hs.clientHS, hs.serverHS, err = deriveHandshakeSecrets(hs.p, hs.suite, hs.shared, hs.transcript.sum(), hs.hello.Random[:])
+	hs.hs, hs.clientHS, hs.serverHS, err = deriveHandshakeSecrets(hs.p, hs.suite, hs.early, hs.shared, hs.transcript.sum(), hs.hello.Random[:])
+	hs.early = nil
 	hs.shared.Free()
 	hs.shared = nil
 	if err != nil {
@@ -388,7 +415,7 @@ func (hs *serverHandshake) sendFinished() error {
 	if err := hs.tr.Flush(); err != nil {
 		return err
 	}
-	err = deriveApplicationSecrets(hs.p, hs.hs, hs.transcript.sum(), hs.hello.Random[:], &hs.state)
+	hs.master, err = deriveApplicationSecrets(hs.p, hs.hs, hs.transcript.sum(), hs.hello.Random[:], &hs.state)
 	hs.hs = nil
 	if err != nil {
 		return err
@@ -464,5 +491,6 @@ func (hs *serverHandshake) readClientFinished(ctx context.Context) error {
 		return err
 	}
 	hs.state.Suite, hs.state.Group, hs.state.ALPN, hs.state.DidHRR = hs.suite, hs.group, hs.alpn, hs.didHRR
+	hs.state.DidResume = hs.resumed != nil
 	return nil
 }

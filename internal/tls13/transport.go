@@ -45,12 +45,17 @@ type State struct {
 	PeerCertificates []*x509.Certificate
 	VerifiedChains   [][]*x509.Certificate
 	DidHRR           bool
+	DidResume        bool
 
 	// Application traffic secrets, for KeyUpdate (RFC 8446 §7.2).
 	ClientTrafficSecret *mem.Secret
 	ServerTrafficSecret *mem.Secret
 	// ExporterSecret serves RFC 8446 §7.5 exporters.
 	ExporterSecret *mem.Secret
+	// ResumptionSecret is a client's resumption_master_secret, from
+	// which the PSKs of the tickets the server sends are derived; nil on
+	// a server and on a client with no session store.
+	ResumptionSecret *mem.Secret
 }
 
 // Free wipes the state's secrets.
@@ -61,7 +66,8 @@ func (s *State) Free() {
 	s.ClientTrafficSecret.Free()
 	s.ServerTrafficSecret.Free()
 	s.ExporterSecret.Free()
-	s.ClientTrafficSecret, s.ServerTrafficSecret, s.ExporterSecret = nil, nil, nil
+	s.ResumptionSecret.Free()
+	s.ClientTrafficSecret, s.ServerTrafficSecret, s.ExporterSecret, s.ResumptionSecret = nil, nil, nil, nil
 }
 
 // NewProtection derives the record key and IV for a traffic secret and
