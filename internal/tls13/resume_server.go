@@ -68,12 +68,8 @@ func (hs *serverHandshake) tryResume(preCH hash.Hash) error {
 	if hs.p.Tickets == nil {
 		return nil
 	}
-	switch {
-	case slices.Contains(ch.PSKModes, pskModeDHEKE):
-	case hs.p.AllowPSKOnly && slices.Contains(ch.PSKModes, pskModeKE):
-		hs.pskOnly = true
-	default:
-		return nil
+	if hs.pskOnly != hs.pskOnlyOffer() {
+		return nil // the other call of tryResume handles this mode
 	}
 	truncated, err := ch.TruncatedForBinders()
 	if err != nil {
@@ -115,8 +111,14 @@ func (hs *serverHandshake) tryResume(preCH hash.Hash) error {
 		hs.state.PeerCertificates, hs.state.VerifiedChains = peer, chains
 		return nil
 	}
-	hs.pskOnly = false
 	return nil
+}
+
+// pskOnlyOffer: the client offers psk_ke and the server's operator opted
+// in to it, so a resumed handshake skips the (EC)DHE exchange, trading
+// forward secrecy for the resumed connection for speed.
+func (hs *serverHandshake) pskOnlyOffer() bool {
+	return hs.p.AllowPSKOnly && slices.Contains(hs.hello.PSKModes, pskModeKE)
 }
 
 // checkBinder compares a PSK binder with the one the early secret gives

@@ -143,6 +143,18 @@ func (hs *serverHandshake) processClientHello(ctx context.Context) error {
 	if err := hs.pickALPN(); err != nil {
 		return err
 	}
+	if hs.pskOnlyOffer() {
+		// psk_ke (opt-in): a resumed handshake needs no key share, so
+		// try the tickets before asking for one.
+		hs.pskOnly = true
+		if err := hs.tryResume(hs.preCH); err != nil {
+			return err
+		}
+		if hs.resumed != nil {
+			return nil
+		}
+		hs.pskOnly = false
+	}
 	share, err := hs.pickGroup()
 	if err != nil {
 		return err
@@ -310,6 +322,9 @@ func (hs *serverHandshake) sendServerHello() error {
 	}
 	if hs.resumed != nil {
 		sh.PSKSelected, sh.SelectedPSKIdentity = true, uint16(hs.pskIndex)
+	}
+	if hs.pskOnly {
+		sh.KeyShare = wire.KeyShare{}
 	}
 	if _, err := io.ReadFull(hs.p.Rand, sh.Random[:]); err != nil {
 		return fmt.Errorf("reading randomness: %w", err)
