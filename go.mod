@@ -6,15 +6,18 @@ require golang.org/x/sys v0.49.0
 
 require golang.org/x/crypto v0.58.0
 
-require github.com/miekg/pkcs11 v1.1.2
+require (
+	github.com/ThalesGroup/crypto11 v1.6.2
+	github.com/ebitengine/purego v0.11.3
+	github.com/google/go-tpm v0.9.8
+	github.com/miekg/pkcs11 v1.1.2
+)
 
 require (
-	github.com/ThalesGroup/crypto11 v1.6.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/ebitengine/purego v0.11.3 // indirect
-	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/thales-e-security/pool v0.0.2 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 )

@@ -27,6 +27,7 @@ APT_PACKAGES=(
 	"swtpm-tools:swtpm_setup"
 	"tpm2-tools:tpm2_createprimary"
 	"tpm2-openssl:"
+	"libssl-dev:"
 	"redis-server:redis-server"
 	"curl:curl"
 )
