@@ -128,7 +128,7 @@ func (c *Conn) runHandshake(ctx context.Context) (err error) {
 		st, err := tls13.ClientHandshake(ctx, p, tr)
 		if fb, ok := errors.AsType[*tls13.FallbackTo12](err); ok {
 			c.vers = VersionTLS12
-			c.state12, err = tls12.ClientHandshake(ctx, p, (*transport12)(c), fb.Hello, fb.ServerHello)
+			c.state12, err = tls12.ClientHandshake(ctx, p, (*transport12)(c), fb.Hello, fb.ServerHello, fb.Session)
 		} else if err == nil {
 			c.vers, c.state = VersionTLS13, st
 		}

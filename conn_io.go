@@ -365,6 +365,7 @@ func (c *Conn) ConnectionState() ConnectionState {
 			ServerName:         st.ServerName,
 			PeerCertificates:   st.PeerCertificates,
 			VerifiedChains:     st.VerifiedChains,
+			DidResume:          st.DidResume,
 		}
 	case c.state != nil:
 		st := c.state

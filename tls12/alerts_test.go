@@ -186,7 +186,7 @@ func run(t *testing.T, sp, cp *params.Params, editHello func(*wire.ClientHello),
 	sh, err := expect(ctx, ct, wire.TypeServerHello, "ServerHello", wire.ParseServerHello)
 	if err == nil {
 		var s *State
-		s, err = ClientHandshake(ctx, cp, ct, ch, sh)
+		s, err = ClientHandshake(ctx, cp, ct, ch, sh, nil)
 		s.Free()
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/session"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
@@ -37,13 +38,16 @@ type clientHandshake struct {
 	master     *mem.Secret
 	pending    pendingKeys // installed at each change_cipher_spec
 	state      State
+
+	offered   *session.ClientTicket    // the session the ClientHello offered to resume
+	newTicket *wire.NewSessionTicket12 // the ticket the server sent, if any
 }
 
 // ClientHandshake continues a handshake whose ClientHello (hello, already
 // sent) was answered by a TLS 1.2 ServerHello (sh). On success the State's
 // secrets belong to the caller.
-func ClientHandshake(ctx context.Context, p *params.Params, tr Transport, hello *wire.ClientHello, sh *wire.ServerHello) (*State, error) {
-	hs := &clientHandshake{p: p, tr: tr, hello: hello, server: sh}
+func ClientHandshake(ctx context.Context, p *params.Params, tr Transport, hello *wire.ClientHello, sh *wire.ServerHello, offered *session.ClientTicket) (*State, error) {
+	hs := &clientHandshake{p: p, tr: tr, hello: hello, server: sh, offered: offered}
 	defer hs.free()
 	if err := hs.handshake(ctx); err != nil {
 		return nil, err
@@ -54,6 +58,7 @@ func ClientHandshake(ctx context.Context, p *params.Params, tr Transport, hello 
 }
 
 func (hs *clientHandshake) free() {
+	hs.offered.Free()
 	hs.premaster.Free()
 	hs.master.Free()
 	hs.pending.free()
@@ -64,13 +69,29 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	if err := hs.processServerHello(); err != nil {
 		return err
 	}
+	resumed, err := hs.resuming()
+	if err != nil {
+		return err
+	}
+	if resumed {
+		if err := hs.resume(ctx); err != nil {
+			return err
+		}
+		return hs.storeSession()
+	}
 	if err := hs.readServerFlight(ctx); err != nil {
 		return err
 	}
 	if err := hs.sendClientFlight(ctx); err != nil {
 		return err
 	}
-	return hs.readServerFinished(ctx)
+	if err := hs.readNewSessionTicket(ctx); err != nil {
+		return err
+	}
+	if err := hs.readServerFinished(ctx); err != nil {
+		return err
+	}
+	return hs.storeSession()
 }
 
 // processServerHello checks that the server chose only what was offered
@@ -85,7 +106,7 @@ func (hs *clientHandshake) processServerHello() error {
 	if sh.CompressionMethod != 0 {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
 	}
-	if len(sh.Unknown) > 0 || sh.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC {
+	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC {
 		return fmt.Errorf("ServerHello carries an extension the client did not offer: %w", alert.ErrUnsupportedExtension)
 	}
 	if sh.EncryptThenMAC && s.AEAD != 0 {

@@ -45,6 +45,10 @@ type serverHandshake struct {
 	secureReneg bool
 	etm         bool // encrypt_then_mac negotiated (CBC suites only)
 
+	resumed     bool
+	issueTicket bool   // an RFC 5077 ticket ends the full handshake
+	sessionID   []byte // the session ID a full handshake caches the session under
+
 	share   *kex.Private // ECDHE: the server's ephemeral share
 	master  *mem.Secret
 	pending pendingKeys // installed at each change_cipher_spec
@@ -76,6 +80,9 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	if err := hs.processClientHello(); err != nil {
 		return err
 	}
+	if hs.resumed {
+		return hs.resume(ctx)
+	}
 	hs.transcript.start(hs.suite.Hash)
 	hs.transcript.add(hs.hello.Raw)
 	if err := hs.sendServerFlight(ctx); err != nil {
@@ -84,7 +91,10 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	if err := hs.readClientFlight(ctx); err != nil {
 		return err
 	}
-	return hs.sendFinished()
+	if err := hs.sendFinished(); err != nil {
+		return err
+	}
+	return hs.cacheSession()
 }
 
 // processClientHello checks the ClientHello and negotiates the suite,
@@ -110,6 +120,9 @@ func (hs *serverHandshake) processClientHello() error {
 		// RFC 7627 is required: without it the master secret is not bound
 		// to the handshake (the triple handshake attack).
 		return fmt.Errorf("client does not offer extended_master_secret, which this server requires: %w", alert.ErrHandshakeFailure)
+	}
+	if hs.resumed = hs.tryResume(); hs.resumed {
+		return nil
 	}
 	if err := hs.pickSuite(); err != nil {
 		return err
@@ -228,27 +241,12 @@ func (hs *serverHandshake) write(m interface{ Marshal() ([]byte, error) }) error
 // sendServerFlight sends ServerHello, Certificate, ServerKeyExchange (for
 // ECDHE), CertificateRequest (when asked for) and ServerHelloDone.
 func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
-	// A fully random ServerHello.random; a server that can speak TLS 1.3
-	// ends it with the downgrade sentinel (RFC 8446 §4.1.3).
-	if _, err := io.ReadFull(hs.p.Rand, hs.random[:]); err != nil {
-		return fmt.Errorf("reading randomness: %w", err)
+	sh, err := hs.serverHello()
+	if err != nil {
+		return err
 	}
-	if hs.p.MaxVersion > 0x0303 {
-		copy(hs.random[24:], downgradeTLS12[:])
-	}
-	sh := &wire.ServerHello{
-		Vers:                         0x0303,
-		Random:                       hs.random,
-		CipherSuite:                  hs.suite.ID,
-		SecureRenegotiationSupported: hs.secureReneg,
-		ExtendedMasterSecret:         true,
-		ALPN:                         hs.alpn,
-	}
-	// RFC 7366 §2: encrypt_then_mac only with a CBC suite.
-	hs.etm = hs.hello.EncryptThenMAC && hs.suite.AEAD == 0
-	sh.EncryptThenMAC = hs.etm
-	if len(hs.hello.ECPointFormats) > 0 && hs.suite.KX != RSA {
-		sh.ECPointFormats = []byte{0}
+	if err := hs.offerSession(sh); err != nil {
+		return err
 	}
 	if err := hs.write(sh); err != nil {
 		return err
@@ -276,6 +274,33 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 		return err
 	}
 	return hs.tr.Flush()
+}
+
+// serverHello builds the ServerHello for the negotiated suite.
+func (hs *serverHandshake) serverHello() (*wire.ServerHello, error) {
+	// A fully random ServerHello.random; a server that can speak TLS 1.3
+	// ends it with the downgrade sentinel (RFC 8446 §4.1.3).
+	if _, err := io.ReadFull(hs.p.Rand, hs.random[:]); err != nil {
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
+	if hs.p.MaxVersion > 0x0303 {
+		copy(hs.random[24:], downgradeTLS12[:])
+	}
+	sh := &wire.ServerHello{
+		Vers:                         0x0303,
+		Random:                       hs.random,
+		CipherSuite:                  hs.suite.ID,
+		SecureRenegotiationSupported: hs.secureReneg,
+		ExtendedMasterSecret:         true,
+		ALPN:                         hs.alpn,
+	}
+	// RFC 7366 §2: encrypt_then_mac only with a CBC suite.
+	hs.etm = hs.hello.EncryptThenMAC && hs.suite.AEAD == 0
+	sh.EncryptThenMAC = hs.etm
+	if len(hs.hello.ECPointFormats) > 0 && hs.suite.KX != RSA {
+		sh.ECPointFormats = []byte{0}
+	}
+	return sh, nil
 }
 
 // ecdhe is the server's ephemeral key share, made for ServerKeyExchange

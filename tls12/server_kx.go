@@ -152,6 +152,11 @@ func (hs *serverHandshake) installKeys() error {
 
 // sendFinished answers with change_cipher_spec and the server Finished.
 func (hs *serverHandshake) sendFinished() error {
+	if hs.issueTicket {
+		if err := hs.sendTicket(); err != nil {
+			return err
+		}
+	}
 	verify, err := finishedData(hs.suite, hs.master, "server finished", hs.transcript.sum())
 	if err != nil {
 		return err

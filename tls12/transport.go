@@ -45,6 +45,7 @@ type State struct {
 	ClientRandom       [32]byte
 	ServerRandom       [32]byte
 	SecureRenegotation bool
+	DidResume          bool
 }
 
 // Free wipes the state's secrets.

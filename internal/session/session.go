@@ -28,6 +28,7 @@ type State struct {
 	AgeAdd     uint32    // TLS 1.3 ticket_age_add
 	Lifetime   uint32    // seconds the ticket is offered for
 	ExtendedMS bool      // TLS 1.2: the master secret is an extended one
+	EtM        bool      // TLS 1.2: encrypt_then_mac was negotiated (RFC 7366 §3.1 keeps it on resumption)
 	ServerName string
 	ALPN       string
 	CertHash   [32]byte // SHA-256 of the server's leaf, so a ticket follows its certificate
@@ -54,6 +55,12 @@ const Overhead = 16 + 12 + 16
 
 const format = 1
 
+// Bits of the flags byte.
+const (
+	flagEMS = 1 << iota
+	flagEtM
+)
+
 // ErrBadState is returned for a ticket that opens but does not decode.
 var ErrBadState = errors.New("session: malformed session state")
 
@@ -66,11 +73,14 @@ func (s *State) public() ([]byte, error) {
 	b.AddUint64(uint64(s.Created.Unix()))
 	b.AddUint32(s.AgeAdd)
 	b.AddUint32(s.Lifetime)
-	ems := uint8(0)
+	flags := uint8(0)
 	if s.ExtendedMS {
-		ems = 1
+		flags |= flagEMS
 	}
-	b.AddUint8(ems)
+	if s.EtM {
+		flags |= flagEtM
+	}
+	b.AddUint8(flags)
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s.ServerName)) })
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s.ALPN)) })
 	b.AddBytes(s.CertHash[:])
@@ -140,7 +150,7 @@ func decode(b []byte) (*State, error) {
 	if !in.ReadUint8(&vers) || vers != format || !in.ReadUint16(&s.Version) || !in.ReadUint16(&s.Suite) ||
 		!in.ReadUint64(&created) || !in.ReadUint32(&s.AgeAdd) || !in.ReadUint32(&s.Lifetime) || !in.ReadUint8(&ems) ||
 		!in.ReadUint8LengthPrefixed(&name) || !in.ReadUint8LengthPrefixed(&alpn) || !in.ReadBytes(&hash, 32) ||
-		!in.ReadUint24LengthPrefixed(&certs) || !in.Empty() || ems > 1 || created > 1<<62 {
+		!in.ReadUint24LengthPrefixed(&certs) || !in.Empty() || ems&^(flagEMS|flagEtM) != 0 || created > 1<<62 {
 		return nil, ErrBadState
 	}
 	for !certs.Empty() {
@@ -151,7 +161,7 @@ func decode(b []byte) (*State, error) {
 		s.PeerCerts = append(s.PeerCerts, append([]byte(nil), c...))
 	}
 	s.Created = time.Unix(int64(created), 0)
-	s.ExtendedMS = ems == 1
+	s.ExtendedMS, s.EtM = ems&flagEMS != 0, ems&flagEtM != 0
 	s.ServerName, s.ALPN = string(name), string(alpn)
 	copy(s.CertHash[:], hash)
 	secret, err := mem.New(n)

@@ -29,6 +29,9 @@ var (
 type FallbackTo12 struct {
 	Hello       *wire.ClientHello
 	ServerHello *wire.ServerHello
+	// Session is the TLS 1.2 session the ClientHello offered, if any;
+	// it now belongs to the TLS 1.2 engine.
+	Session *session.ClientTicket
 }
 
 func (*FallbackTo12) Error() string { return "tls13: server chose TLS 1.2" }
@@ -48,6 +51,7 @@ type clientHandshake struct {
 	certReq    *wire.CertificateRequest
 
 	ticket      *session.ClientTicket // offered for resumption, used once
+	ticket12    *session.ClientTicket // a TLS 1.2 session offered beside TLS 1.3
 	ticketSuite Suite
 	early       *hkdf.EarlySecret
 	resumed     bool
@@ -101,6 +105,7 @@ func (hs *clientHandshake) free() {
 	}
 	hs.shares = nil
 	hs.ticket.Free()
+	hs.ticket12.Free()
 	hs.early.Free()
 	hs.master.Free()
 	hs.shared.Free()
@@ -160,8 +165,8 @@ func (hs *clientHandshake) sendClientHello() error {
 				return err
 			}
 		}
-		hs.offerTicket(ch)
 	}
+	hs.offerTicket(ch, offer13, offer12)
 	return hs.writeHello(ch)
 }
 
@@ -258,7 +263,9 @@ func (hs *clientHandshake) checkServerHello(sh *wire.ServerHello) error {
 		if hs.p.MaxVersion >= 0x0304 && (bytes.Equal(sh.Random[24:], downgrade12[:]) || bytes.Equal(sh.Random[24:], downgrade11[:])) {
 			return fmt.Errorf("TLS 1.2 ServerHello carries the TLS 1.3 downgrade sentinel: %w", alert.ErrIllegalParameter)
 		}
-		return &FallbackTo12{Hello: hs.hello, ServerHello: sh}
+		fb := &FallbackTo12{Hello: hs.hello, ServerHello: sh, Session: hs.ticket12}
+		hs.ticket12 = nil
+		return fb
 	}
 	if sh.SupportedVersion != 0x0304 || hs.p.MaxVersion < 0x0304 {
 		return fmt.Errorf("server selected version %#04x (legacy %#04x): %w", sh.SupportedVersion, sh.Vers, alert.ErrProtocolVersion)

@@ -17,30 +17,47 @@ import (
 // that issued it).
 func SessionKey(p *Params) string { return p.ServerName }
 
-// offerTicket adds to ch a ticket from the client's store, if one fits
-// this connection, with a placeholder binder that writeHello fills in.
-// Every TLS 1.3 ClientHello of a client with a store offers psk_dhe_ke,
-// without which servers send no tickets.
-func (hs *clientHandshake) offerTicket(ch *wire.ClientHello) {
-	if hs.p.ClientSessions == nil || hs.p.MaxVersion < 0x0304 {
+// offerTicket adds to ch a session from the client's store, if one fits
+// this connection: a TLS 1.3 ticket as a PSK identity with a placeholder
+// binder that writeHello fills in, or a TLS 1.2 session as its session ID
+// and RFC 5077 ticket. A client with a store always asks for tickets:
+// psk_dhe_ke for TLS 1.3 (servers send none without it) and an empty
+// session_ticket extension for TLS 1.2.
+func (hs *clientHandshake) offerTicket(ch *wire.ClientHello, offer13, offer12 bool) {
+	if hs.p.ClientSessions == nil {
 		return
 	}
-	ch.PSKModes = []uint8{pskModeDHEKE}
+	if offer13 {
+		ch.PSKModes = []uint8{pskModeDHEKE}
+	}
+	if offer12 {
+		ch.TicketSupported = true
+	}
 	t := hs.p.ClientSessions.Take(SessionKey(hs.p))
 	if t == nil {
 		return
 	}
 	now := hs.p.Time()
-	suite, ok := SuiteByID(t.Suite)
 	age := now.Sub(t.Created)
-	if !ok || t.Version != 0x0304 || !isOneOf(t.Suite, hs.p.Suites) || t.ServerName != hs.p.ServerName ||
-		age < 0 || age >= time.Duration(t.Lifetime)*time.Second || !leafStillValid(t.PeerCerts, now) {
+	if t.ServerName != hs.p.ServerName || age < 0 || age >= time.Duration(t.Lifetime)*time.Second || !leafStillValid(t.PeerCerts, now) {
 		t.Free()
 		return
 	}
-	hs.ticket, hs.ticketSuite = t, suite
-	ch.PSKIdentities = []wire.PSKIdentity{{Identity: t.Ticket, ObfuscatedAge: uint32(age/time.Millisecond) + t.AgeAdd}}
-	ch.PSKBinders = [][]byte{make([]byte, suite.Hash.Size())}
+	switch {
+	case t.Version == 0x0304 && offer13 && isOneOf(t.Suite, hs.p.Suites):
+		suite, _ := SuiteByID(t.Suite)
+		hs.ticket, hs.ticketSuite = t, suite
+		ch.PSKIdentities = []wire.PSKIdentity{{Identity: t.Ticket, ObfuscatedAge: uint32(age/time.Millisecond) + t.AgeAdd}}
+		ch.PSKBinders = [][]byte{make([]byte, suite.Hash.Size())}
+	case t.Version == 0x0303 && offer12 && isOneOf(t.Suite, hs.p.Suites12) && t.ExtendedMS:
+		hs.ticket12 = t
+		if len(t.SessionID) > 0 {
+			ch.SessionID = t.SessionID
+		}
+		ch.SessionTicket = t.Ticket
+	default:
+		t.Free()
+	}
 }
 
 // leafStillValid: a session resumed lives on the server certificate it

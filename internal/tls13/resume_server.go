@@ -2,7 +2,6 @@ package tls13
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"fmt"
@@ -162,42 +161,7 @@ func (hs *serverHandshake) acceptable(st *session.State, obfuscatedAge uint32, n
 	if clientAge > age+ticketAgeSkew || clientAge+ticketAgeSkew < age {
 		return nil, nil, nil, false
 	}
-	if st.ServerName != hs.hello.ServerName {
-		return nil, nil, nil, false
-	}
-	for _, c := range hs.p.Certificates {
-		if len(c.Chain) > 0 && sha256.Sum256(c.Chain[0]) == st.CertHash {
-			cert = c
-			break
-		}
-	}
-	if cert == nil {
-		return nil, nil, nil, false // the certificate it was issued under is gone
-	}
-	switch hs.p.ClientAuth {
-	case RequireAnyClientCert, RequireAndVerifyClientCert:
-		if len(st.PeerCerts) == 0 {
-			return nil, nil, nil, false
-		}
-	}
-	if len(st.PeerCerts) > 0 {
-		var err error
-		switch hs.p.ClientAuth {
-		case VerifyClientCertIfGiven, RequireAndVerifyClientCert:
-			if peer, chains, err = params.VerifyChain(hs.p, st.PeerCerts, false); err != nil {
-				return nil, nil, nil, false // expired or no longer trusted since
-			}
-		default:
-			for _, der := range st.PeerCerts {
-				c, err := x509.ParseCertificate(der)
-				if err != nil {
-					return nil, nil, nil, false
-				}
-				peer = append(peer, c)
-			}
-		}
-	}
-	return cert, peer, chains, true
+	return hs.p.Resumable(st, hs.hello.ServerName)
 }
 
 // sendTickets sends TicketCount NewSessionTickets after the client's
@@ -223,11 +187,8 @@ func (hs *serverHandshake) sendTickets() error {
 		Lifetime:   uint32(life / time.Second),
 		ServerName: hs.hello.ServerName,
 		ALPN:       hs.alpn,
-		CertHash:   sha256.Sum256(hs.cert.Chain[0]),
 	}
-	for _, c := range hs.state.PeerCertificates {
-		st.PeerCerts = append(st.PeerCerts, c.Raw)
-	}
+	params.SessionFor(&st, hs.cert, hs.state.PeerCertificates)
 	for i := range hs.p.TicketCount {
 		nonce := []byte{byte(i)}
 		var rnd [4]byte

@@ -226,3 +226,43 @@ func (m *ClientKeyExchange) Marshal() ([]byte, error) {
 	m.Raw = raw
 	return raw, nil
 }
+
+// NewSessionTicket12 is the TLS 1.2 NewSessionTicket of RFC 5077 §3.3,
+// sent before the server's change_cipher_spec. The ticket is opaque.
+type NewSessionTicket12 struct {
+	Raw []byte
+
+	LifetimeHint uint32 // seconds; 0 means unspecified
+	Ticket       []byte // <0..2^16-1>; empty means the server issued none
+}
+
+// ParseNewSessionTicket12 parses a whole TLS 1.2 NewSessionTicket.
+func ParseNewSessionTicket12(msg []byte) (*NewSessionTicket12, error) {
+	const name = "NewSessionTicket"
+	raw, s, err := open(msg, TypeNewSessionTicket, name)
+	if err != nil {
+		return nil, err
+	}
+	m := &NewSessionTicket12{Raw: raw}
+	var ok bool
+	if !s.ReadUint32(&m.LifetimeHint) {
+		return nil, malformed(name, "truncated")
+	}
+	if m.Ticket, ok = readVec16(&s, 0); !ok || !s.Empty() {
+		return nil, malformed(name, "ticket")
+	}
+	return m, nil
+}
+
+// Marshal encodes m, sets m.Raw to the result and returns it.
+func (m *NewSessionTicket12) Marshal() ([]byte, error) {
+	raw, err := seal(TypeNewSessionTicket, "NewSessionTicket", func(b *cryptobyte.Builder) {
+		b.AddUint32(m.LifetimeHint)
+		addVec16(b, m.Ticket, 0, "ticket")
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.Raw = raw
+	return raw, nil
+}

@@ -23,6 +23,8 @@ func tls12Samples() map[string]interface{ Marshal() ([]byte, error) } {
 		"ServerKeyExchange": &ServerKeyExchange{Group: 29, PublicKey: bytes.Repeat([]byte{7}, 32), Algorithm: 0x0403, Signature: bytes.Repeat([]byte{9}, 71)},
 		"CertificateRequest12": &CertificateRequest12{CertificateTypes: []byte{1, 64}, SignatureAlgorithms: []uint16{0x0403, 0x0804},
 			CertificateAuthorities: [][]byte{[]byte("0\x00"), []byte("name-two")}},
+		"NewSessionTicket12":          &NewSessionTicket12{LifetimeHint: 3600, Ticket: bytes.Repeat([]byte{5}, 100)},
+		"NewSessionTicket12/empty":    &NewSessionTicket12{},
 		"CertificateRequest12/no CAs": &CertificateRequest12{CertificateTypes: []byte{64}, SignatureAlgorithms: []uint16{0x0403}},
 		"ServerHelloDone":             &ServerHelloDone{},
 		"ClientKeyExchange/ECDH":      NewClientKeyExchangeECDH(bytes.Repeat([]byte{4}, 65)),
@@ -40,6 +42,8 @@ func parse12(raw []byte) (any, error) {
 		return ParseServerHelloDone(raw)
 	case TypeClientKeyExchange:
 		return ParseClientKeyExchange(raw)
+	case TypeNewSessionTicket:
+		return ParseNewSessionTicket12(raw)
 	}
 	return nil, errors.New("unknown")
 }
@@ -208,7 +212,7 @@ func FuzzTLS12Messages(f *testing.F) {
 		if len(raw) < HeaderLen {
 			return
 		}
-		for _, typ := range []uint8{TypeServerKeyExchange, TypeCertificateRequest, TypeServerHelloDone, TypeClientKeyExchange} {
+		for _, typ := range []uint8{TypeServerKeyExchange, TypeCertificateRequest, TypeServerHelloDone, TypeClientKeyExchange, TypeNewSessionTicket} {
 			msg := append([]byte{typ}, raw[1:]...)
 			got, err := parse12(msg)
 			if err != nil {
