@@ -2,9 +2,9 @@ package holdfast
 
 import (
 	"crypto/elliptic"
+	"crypto/tls"
 	"errors"
 	"io"
-	"crypto/tls"
 	"net"
 	"testing"
 )

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/holdfast-tls/holdfast"
+	"github.com/holdfast-tls/holdfast/signer"
+)
+
+// newTest turns the flags into a Holdfast Config. A flag whose value asks
+// for something Holdfast does not offer (TLS 1.0, a group it lacks, a
+// cipher string it cannot express) gives *errUnimplemented.
+func newTest(f *flags) (*test, error) {
+	t := &test{f: f, server: f.bools["-server"], async: f.bools["-async"]}
+	c := &holdfast.Config{
+		// BoringSSL's shim leaves certificate checking to a verification
+		// callback that accepts any chain (unless -verify-fail); the
+		// handshake signatures are still checked. VerifyPeerCertificate
+		// plays that callback here.
+		InsecureSkipVerify: true,
+		HandshakeTimeout:   30 * time.Second,
+	}
+	c.VerifyPeerCertificate = func([][]byte, [][]*x509.Certificate) error {
+		if f.bools["-verify-fail"] {
+			return errors.New("certificate rejected by -verify-fail")
+		}
+		return nil
+	}
+	// Holdfast logs rare operator events (a key that cannot sign for TLS
+	// 1.3); the runner treats any stderr output of a passing shim as a
+	// failure, so they go to stdout.
+	c.Logger = slog.New(slog.NewTextHandler(os.Stdout, nil))
+	c.CipherSuites = allSuites()
+	if path := f.strings["-trust-cert"]; path != "" {
+		// BoringSSL's shim reads this flag but, its verification callback
+		// accepting any chain, never consults it. It is loaded as the root
+		// pool all the same, so a broken file fails the test.
+		pool := x509.NewCertPool()
+		chain, err := loadChain(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, der := range chain {
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, fmt.Errorf("-trust-cert %s: %w", path, err)
+			}
+			pool.AddCert(cert)
+		}
+		c.RootCAs, c.ClientCAs = pool, pool
+	}
+	if err := setVersions(f, c); err != nil {
+		return nil, err
+	}
+	if err := setCredential(f, c, t.async); err != nil {
+		return nil, err
+	}
+	if err := setGroups(f, c); err != nil {
+		return nil, err
+	}
+	if s, ok := f.strings["-cipher"]; ok {
+		suites, err := parseCipherList(s)
+		if err != nil {
+			return nil, err
+		}
+		c.CipherSuites = suites
+	}
+	if s, ok := f.strings["-advertise-alpn"]; ok {
+		protos, err := parseALPN(s)
+		if err != nil {
+			return nil, err
+		}
+		c.NextProtos = protos
+	}
+	if p, ok := f.strings["-select-alpn"]; ok {
+		if !t.server {
+			return nil, errors.New("-select-alpn is a server flag")
+		}
+		if p == "" {
+			return nil, &errUnimplemented{"-select-alpn", "selecting an empty protocol"}
+		}
+		c.NextProtos = []string{p}
+	}
+	if f.bools["-decline-alpn"] {
+		c.NextProtos = nil
+	}
+	if name, ok := f.strings["-host-name"]; ok {
+		c.ServerName = name
+	}
+	switch {
+	case f.bools["-require-any-client-certificate"]:
+		c.ClientAuth = holdfast.RequireAnyClientCert
+	case f.bools["-verify-peer"]:
+		c.ClientAuth = holdfast.RequestClientCert
+	}
+	if t.server && f.bools["-verify-fail"] {
+		// Holdfast calls VerifyPeerCertificate on a server only under the
+		// verifying policies, which need a CA pool the runner's client
+		// certificates may not chain to.
+		return nil, &errUnimplemented{"-verify-fail", "server-side verification callback under RequestClientCert"}
+	}
+	if t.server && len(c.Certificates) == 0 {
+		return nil, &errUnimplemented{"-server", "a server without a certificate (PSK or PAKE only)"}
+	}
+	t.config = c
+	return t, nil
+}
+
+// setVersions maps -min-version, -max-version and the -no-tls* flags onto
+// Holdfast's TLS 1.2 and TLS 1.3. BoringSSL's own default range starts at
+// TLS 1.0; versions below TLS 1.2 are not offered by Holdfast, so asking
+// for them explicitly is unimplemented.
+func setVersions(f *flags, c *holdfast.Config) error {
+	lo, hi := holdfast.VersionTLS12, holdfast.VersionTLS13
+	if v, ok := f.ints["-min-version"]; ok {
+		switch uint16(v) {
+		case holdfast.VersionTLS12, holdfast.VersionTLS13:
+			lo = uint16(v)
+		default:
+			return &errUnimplemented{"-min-version", fmt.Sprintf("version %#04x", v)}
+		}
+	}
+	if v, ok := f.ints["-max-version"]; ok {
+		switch uint16(v) {
+		case holdfast.VersionTLS12, holdfast.VersionTLS13:
+			hi = uint16(v)
+		default:
+			return &errUnimplemented{"-max-version", fmt.Sprintf("version %#04x", v)}
+		}
+	}
+	// -no-tls1 and -no-tls11 remove versions Holdfast never offers.
+	if f.bools["-no-tls13"] {
+		hi = min(hi, holdfast.VersionTLS12)
+	}
+	if f.bools["-no-tls12"] {
+		if hi < holdfast.VersionTLS13 {
+			return &errUnimplemented{"-no-tls12", "only versions below TLS 1.2 left"}
+		}
+		lo = max(lo, holdfast.VersionTLS13)
+	}
+	if lo > hi {
+		return &errUnimplemented{"-min-version", "no version Holdfast speaks in the range"}
+	}
+	c.MinVersion, c.MaxVersion = lo, hi
+	return nil
+}
+
+// setCredential loads -cert-file and -key-file. The key goes through
+// signer.Open("file:..."), which reads it straight into locked memory: the
+// shim exercises the same key path as a deployment.
+func setCredential(f *flags, c *holdfast.Config, async bool) error {
+	certPath, hasCert := f.strings["-cert-file"]
+	keyPath, hasKey := f.strings["-key-file"]
+	if !hasCert && !hasKey {
+		if f.has("-signing-prefs") {
+			return errors.New("-signing-prefs without a credential")
+		}
+		return nil
+	}
+	if !hasCert || !hasKey {
+		return errors.New("-cert-file and -key-file go together")
+	}
+	chain, err := loadChain(certPath)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(keyPath)
+	if err != nil {
+		return err
+	}
+	key, err := signer.Open(context.Background(), "file:"+abs)
+	if err != nil {
+		return fmt.Errorf("-key-file: %w", err)
+	}
+	var s contextSigner = key
+	if async {
+		s = asyncSigner{key}
+	}
+	if prefs, ok := f.lists["-signing-prefs"]; ok {
+		schemes := make([]uint16, len(prefs))
+		for i, p := range prefs {
+			schemes[i] = uint16(p)
+		}
+		s = limitedSigner{s, schemes}
+	}
+	c.Certificates = []holdfast.Certificate{{Certificate: chain, PrivateKey: s}}
+	return nil
+}
+
+// setGroups maps -curves (TLS group code points) onto CurvePreferences.
+func setGroups(f *flags, c *holdfast.Config) error {
+	ids, ok := f.lists["-curves"]
+	if !ok {
+		return nil
+	}
+	supported := map[holdfast.CurveID]bool{
+		holdfast.X25519: true, holdfast.CurveP256: true,
+		holdfast.CurveP384: true, holdfast.X25519MLKEM768: true,
+	}
+	for _, id := range ids {
+		g := holdfast.CurveID(id)
+		if !supported[g] {
+			return &errUnimplemented{"-curves", fmt.Sprintf("group %d", id)}
+		}
+		c.CurvePreferences = append(c.CurvePreferences, g)
+	}
+	return nil
+}
+
+// allSuites lists every suite Holdfast implements, forward-secret AEAD
+// suites first. BoringSSL's default cipher list includes RSA key transport
+// and CBC suites, which Holdfast enables only when listed, so the shim
+// lists them all, as BoringSSL's defaults would.
+func allSuites() []uint16 {
+	var aead, cbc, rsaAEAD, rsaCBC []uint16
+	for id := range 0x10000 {
+		name := holdfast.CipherSuiteName(uint16(id))
+		if _, ok := holdfast.CipherSuiteByName(name); !ok {
+			continue
+		}
+		ecdhe := !strings.HasPrefix(name, "TLS_RSA_")
+		isCBC := strings.Contains(name, "_CBC_")
+		switch {
+		case ecdhe && !isCBC:
+			aead = append(aead, uint16(id))
+		case ecdhe:
+			cbc = append(cbc, uint16(id))
+		case !isCBC:
+			rsaAEAD = append(rsaAEAD, uint16(id))
+		default:
+			rsaCBC = append(rsaCBC, uint16(id))
+		}
+	}
+	return slices.Concat(aead, cbc, rsaAEAD, rsaCBC)
+}
+
+// parseCipherList accepts a colon-separated list of IANA suite names, the
+// only form of BoringSSL's cipher strings that maps onto
+// Config.CipherSuites exactly; rules (ALL, !AES, [a|b] groups) are
+// unimplemented.
+func parseCipherList(s string) ([]uint16, error) {
+	var out []uint16
+	for name := range strings.SplitSeq(s, ":") {
+		id, ok := holdfast.CipherSuiteByName(name)
+		if !ok {
+			return nil, &errUnimplemented{"-cipher", fmt.Sprintf("cipher rule %q", name)}
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// parseALPN decodes -advertise-alpn's wire form: each protocol preceded by
+// its length byte.
+func parseALPN(s string) ([]string, error) {
+	var out []string
+	for len(s) > 0 {
+		n := int(s[0])
+		if n == 0 || 1+n > len(s) {
+			return nil, fmt.Errorf("-advertise-alpn: malformed list %q", s)
+		}
+		out = append(out, s[1:1+n])
+		s = s[1+n:]
+	}
+	return out, nil
+}
+
+// loadChain reads a PEM file of certificates, leaf first.
+func loadChain(path string) ([][]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var chain [][]byte
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			chain = append(chain, b.Bytes)
+		}
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%s: no certificate", path)
+	}
+	return chain, nil
+}
