@@ -45,6 +45,12 @@ func (c *Conn) Read(b []byte) (int, error) {
 // the connection. c.in is held.
 func (c *Conn) readRecord() error {
 	typ, payload, err := c.in.rl.Next()
+	if errors.Is(err, io.EOF) {
+		// The transport ended without close_notify: the data may have
+		// been truncated (RFC 8446 §6.1, RFC 5246 §7.2.1). Only the
+		// peer's close_notify reads as io.EOF.
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return c.failRead(err)
 	}

@@ -2,6 +2,8 @@ package tls12
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -153,6 +155,18 @@ func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
 		return fmt.Errorf("server certificate's key usage does not allow %v: %w", hs.suite, alert.ErrUnsupportedCert)
 	}
 
+	// The suite names the certificate's key type (RFC 8422 §5.3,
+	// RFC 5246 §7.4.2).
+	switch hs.leaf.PublicKey.(type) {
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+		if hs.suite.KX != ECDHE_ECDSA {
+			return fmt.Errorf("%v with a %T certificate key: %w", hs.suite, hs.leaf.PublicKey, alert.ErrUnsupportedCert)
+		}
+	case *rsa.PublicKey:
+		if hs.suite.KX == ECDHE_ECDSA {
+			return fmt.Errorf("%v with an RSA certificate key: %w", hs.suite, alert.ErrUnsupportedCert)
+		}
+	}
 	if hs.suite.KX != RSA {
 		if err := hs.readServerKeyExchange(ctx); err != nil {
 			return err

@@ -3,6 +3,7 @@ package tls13
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"slices"
@@ -420,6 +421,11 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 		return err
 	}
 	hs.state.PeerCertificates, hs.state.VerifiedChains = certs, chains
+	// A TLS 1.3 server signs with its certificate key: a key usage that
+	// leaves out digitalSignature forbids that (RFC 5280 §4.2.1.3).
+	if ku := certs[0].KeyUsage; ku != 0 && ku&x509.KeyUsageDigitalSignature == 0 {
+		return fmt.Errorf("server certificate's key usage does not allow signing: %w", alert.ErrUnsupportedCert)
+	}
 
 	return readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], true)
 }
