@@ -21,4 +21,9 @@ const (
 	AlertProtocolVersion       = alert.ProtocolVersion
 	AlertNoApplicationProtocol = alert.NoApplicationProtocol
 	AlertInternalError         = alert.InternalError
+	AlertUnexpectedMessage     = alert.UnexpectedMessage
+	AlertRecordOverflow        = alert.RecordOverflow
+	AlertDecodeError           = alert.DecodeError
+	AlertDecryptError          = alert.DecryptError
+	AlertNoRenegotiation       = alert.NoRenegotiation
 )

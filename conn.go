@@ -42,6 +42,11 @@ type Conn struct {
 		sawCCS  bool
 		// keyChanges counts read-key switches during the handshake.
 		keyChanges int
+		// idle counts, by kind, the records since the last non-empty
+		// application data that carried none: a peer may send a few
+		// (tickets, key updates, warnings), but a flood of them is a
+		// denial of service (see floodLimits).
+		idle [idleKinds]int
 	}
 	out struct {
 		sync.Mutex

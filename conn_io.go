@@ -56,9 +56,16 @@ func (c *Conn) readRecord() error {
 	}
 	switch typ {
 	case record.TypeApplicationData:
+		if len(payload) == 0 {
+			return c.countIdle(idleEmpty)
+		}
+		c.in.idle = [idleKinds]int{}
 		c.in.pending = payload
 		return nil
 	case record.TypeAlert:
+		if c.ignorableWarning(payload) {
+			return c.countIdle(idleWarning)
+		}
 		return c.readAlert(payload)
 	case record.TypeHandshake:
 		if len(payload) == 0 {
@@ -73,6 +80,13 @@ func (c *Conn) readRecord() error {
 			if !ok {
 				return nil
 			}
+			kind := idleMessage
+			if msg[0] == wire.TypeKeyUpdate {
+				kind = idleKeyUpdate
+			}
+			if err := c.countIdle(kind); err != nil {
+				return err
+			}
 			if err := c.handlePostHandshake(msg); err != nil {
 				return c.failRead(err)
 			}
@@ -80,6 +94,44 @@ func (c *Conn) readRecord() error {
 	default:
 		return c.failRead(fmt.Errorf("%v record after the handshake: %w", typ, alert.ErrUnexpectedMessage))
 	}
+}
+
+// Kinds of records that carry no application data, and how many of each
+// may arrive in a row before the peer is cut off. The bounds leave room
+// for what honest peers do (a few tickets, key updates, a warning) while
+// a flood ends with unexpected_message instead of busy work without end.
+const (
+	idleEmpty     = iota // empty application data records
+	idleWarning          // warning alerts that do not end the connection
+	idleKeyUpdate        // KeyUpdate messages
+	idleMessage          // other post-handshake messages: tickets, renegotiation attempts
+	idleKinds
+)
+
+var floodLimits = [idleKinds]int{idleEmpty: 32, idleWarning: 4, idleKeyUpdate: 32, idleMessage: 32}
+
+var idleNames = [idleKinds]string{"empty records", "warning alerts", "KeyUpdates", "post-handshake messages"}
+
+// countIdle counts one record of kind and fails the connection once the
+// peer has sent more of them in a row than floodLimits allows. c.in is
+// held.
+func (c *Conn) countIdle(kind int) error {
+	c.in.idle[kind]++
+	if c.in.idle[kind] > floodLimits[kind] {
+		return c.failRead(fmt.Errorf("%d %s in a row without application data: %w", c.in.idle[kind], idleNames[kind], alert.ErrUnexpectedMessage))
+	}
+	return nil
+}
+
+// ignorableWarning reports whether an alert record is a warning the
+// connection carries on after: in TLS 1.2 any warning but close_notify
+// (RFC 5246 §7.2); in TLS 1.3 only user_canceled, since every other alert
+// but close_notify is fatal whatever its level (RFC 8446 §6).
+func (c *Conn) ignorableWarning(payload []byte) bool {
+	if len(payload) != 2 || payload[0] != 1 || alert.Alert(payload[1]) == alert.CloseNotify {
+		return false
+	}
+	return c.vers == VersionTLS12 || alert.Alert(payload[1]) == alert.UserCanceled
 }
 
 // failRead sends the alert for a read-side failure. c.in is held.
