@@ -28,7 +28,7 @@ func hostileServer(t *testing.T) (*Config, *testPKI) {
 
 // serveOne runs a server handshake and reports its error and how long it
 // took.
-func serveOne(t *testing.T, cfg *Config, client func(net.Conn)) (error, time.Duration) {
+func serveOne(t *testing.T, cfg *Config, client func(net.Conn)) (time.Duration, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,7 +55,7 @@ func serveOne(t *testing.T, cfg *Config, client func(net.Conn)) (error, time.Dur
 	took := time.Since(start)
 	sv.Close()
 	<-done
-	return err, took
+	return took, err
 }
 
 func TestHostileSilentAndSlowClients(t *testing.T) {
@@ -73,7 +73,7 @@ func TestHostileSilentAndSlowClients(t *testing.T) {
 			}
 		},
 	} {
-		err, took := serveOne(t, cfg, client)
+		took, err := serveOne(t, cfg, client)
 		if err == nil || !errors.Is(err, context.DeadlineExceeded) || took > 2*time.Second {
 			t.Errorf("%s client: handshake ended after %v with %v; want the handshake timeout", name, took, err)
 		}
@@ -97,7 +97,7 @@ func TestHostileOversizedInput(t *testing.T) {
 	} {
 		var got [7]byte
 		var n int
-		err, _ := serveOne(t, cfg, func(c net.Conn) {
+		_, err := serveOne(t, cfg, func(c net.Conn) {
 			c.Write(tc.bytes)
 			c.SetReadDeadline(time.Now().Add(2 * time.Second))
 			n, _ = io.ReadFull(c, got[:])
@@ -143,7 +143,7 @@ func (f *fragmenter) Write(p []byte) (int, error) {
 func TestHostileFragmentedClientHello(t *testing.T) {
 	cfg, pki := hostileServer(t)
 	cfg.HandshakeTimeout = 10 * time.Second
-	err, _ := serveOne(t, cfg, func(c net.Conn) {
+	_, err := serveOne(t, cfg, func(c net.Conn) {
 		cl := tls.Client(&fragmenter{Conn: c}, &tls.Config{RootCAs: pki.pool, ServerName: "server.test"})
 		cl.Handshake()
 		cl.Close()
@@ -232,7 +232,7 @@ func TestHostileVanishDuringSign(t *testing.T) {
 	cfg, pki := hostileServer(t)
 	slow := &slowSigner{Signer: ecKey(t, elliptic.P256())}
 	cfg.Certificates = []Certificate{pki.leaf(t, slow, "server.test")}
-	err, took := serveOne(t, cfg, func(c net.Conn) {
+	took, err := serveOne(t, cfg, func(c net.Conn) {
 		cl := tls.Client(c, &tls.Config{RootCAs: pki.pool, ServerName: "server.test"})
 		go cl.Handshake()
 		time.Sleep(100 * time.Millisecond)

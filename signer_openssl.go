@@ -493,14 +493,7 @@ func readPassphrase(path string) (*mem.Secret, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("%s holds an empty passphrase", path)
 	}
-	pass, err := mem.New(n)
-	if err != nil {
-		return nil, err
-	}
-	for i := range n { // byte by byte: no vector copy of the secret
-		pass.Bytes()[i] = b[i]
-	}
-	return pass, nil
+	return mem.NewCopy(b[:n])
 }
 
 // opensslText takes and frees the error text a C call made.

@@ -99,12 +99,9 @@ func (r *KeyRing) Install(name [NameSize]byte, key []byte, sealFrom, acceptUntil
 	if !acceptUntil.After(sealFrom) {
 		return fmt.Errorf("tickets: key %x is accepted until %v, not after it may seal (%v)", name, acceptUntil, sealFrom)
 	}
-	s, err := mem.New(KeySize)
+	s, err := mem.NewCopy(key)
 	if err != nil {
 		return err
-	}
-	for i := range key {
-		s.Bytes()[i] = key[i]
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

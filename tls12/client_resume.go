@@ -10,7 +10,6 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/session"
 	"github.com/holdfast-tls/holdfast/internal/wire"
-	"github.com/holdfast-tls/holdfast/mem"
 )
 
 // Client-side TLS 1.2 resumption. The ClientHello (made by the TLS 1.3
@@ -119,13 +118,9 @@ func (hs *clientHandshake) storeSession() error {
 		t.SessionID = nil
 	}
 	lifetime = min(lifetime, session.MaxIDLifetime)
-	secret, err := mem.New(hs.master.Len())
+	secret, err := hs.master.Clone()
 	if err != nil {
 		return err
-	}
-	src, dst := hs.master.Bytes(), secret.Bytes()
-	for i := range src { // byte by byte: a vector copy would spill the secret
-		dst[i] = src[i]
 	}
 	t.State = session.State{Version: 0x0303, Suite: hs.suite.ID, Created: hs.p.Time(), Lifetime: uint32(lifetime / time.Second),
 		ExtendedMS: true, EtM: hs.etm, ServerName: hs.p.ServerName, ALPN: hs.state.ALPN, Secret: secret}

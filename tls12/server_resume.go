@@ -10,7 +10,6 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/session"
 	"github.com/holdfast-tls/holdfast/internal/wire"
-	"github.com/holdfast-tls/holdfast/mem"
 )
 
 // Server-side TLS 1.2 resumption: an RFC 5077 ticket or a session ID from
@@ -130,13 +129,9 @@ func (hs *serverHandshake) sessionState() (*session.State, error) {
 	st := &session.State{Version: 0x0303, Suite: hs.suite.ID, Created: hs.p.Time(), ExtendedMS: true, EtM: hs.etm,
 		Lifetime: uint32(hs.p.TicketLifetime / time.Second), ServerName: hs.hello.ServerName, ALPN: hs.alpn}
 	params.SessionFor(st, hs.cert, hs.state.PeerCertificates)
-	secret, err := mem.New(hs.master.Len())
+	secret, err := hs.master.Clone()
 	if err != nil {
 		return nil, err
-	}
-	src, dst := hs.master.Bytes(), secret.Bytes()
-	for i := range src { // byte by byte: a vector copy would spill the secret
-		dst[i] = src[i]
 	}
 	st.Secret = secret
 	return st, nil

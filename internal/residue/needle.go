@@ -20,15 +20,6 @@ func NewNeedle(p *mem.Pool, secret []byte) (*mem.Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	copyBytewise(n.Bytes(), secret)
+	mem.CopyBytewise(n.Bytes(), secret)
 	return n, nil
-}
-
-// copyBytewise copies src into dst one byte at a time; see NewNeedle. The
-// compiler does not turn this loop into a call to memmove.
-func copyBytewise(dst, src []byte) {
-	//lint:ignore S1001 copy is what this loop exists to avoid.
-	for i := range src {
-		dst[i] = src[i]
-	}
 }

@@ -105,7 +105,7 @@ func TestFindsCopyOnHeap(t *testing.T) {
 	needle := randomSecret(t, p, 32)
 	defer needle.Free()
 	heap := keepOnHeap(t, 4096)
-	copyBytewise(heap[1000:], needle.Bytes())
+	mem.CopyBytewise(heap[1000:], needle.Bytes())
 
 	rep := mustScan(t, [][]byte{needle.Bytes()}, p)
 	runtime.KeepAlive(heap)
@@ -135,7 +135,7 @@ func TestFindsCopyInMmap(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	copyBytewise(m[4090:], needle.Bytes()) // across the page boundary
+	mem.CopyBytewise(m[4090:], needle.Bytes()) // across the page boundary
 
 	rep := mustScan(t, [][]byte{needle.Bytes()}, p)
 	wantFoundAt(t, rep, 0, addrOf(m[4090:]))
@@ -255,8 +255,8 @@ func TestAssertNoneReportsCopies(t *testing.T) {
 	needle := randomSecret(t, p, 32)
 	defer needle.Free()
 	heap := keepOnHeap(t, 256)
-	copyBytewise(heap[3:], needle.Bytes())
-	copyBytewise(heap[100:], needle.Bytes())
+	mem.CopyBytewise(heap[3:], needle.Bytes())
+	mem.CopyBytewise(heap[100:], needle.Bytes())
 
 	var r recorder
 	AssertNone(&r, [][]byte{needle.Bytes()}, p)
@@ -299,7 +299,7 @@ func TestCopyAcrossChunkBoundary(t *testing.T) {
 				s := randomSecret(t, p, c.n)
 				defer s.Free()
 				off := first + k*size + c.rel
-				copyBytewise(heap[off:], s.Bytes())
+				mem.CopyBytewise(heap[off:], s.Bytes())
 				all = append(all, placed{s, off})
 			}
 			var needles [][]byte

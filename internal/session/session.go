@@ -109,10 +109,7 @@ func (s *State) Seal(sealer Sealer) ([]byte, error) {
 	defer buf.Free()
 	b := buf.Bytes()
 	b[0] = byte(n)
-	sec := s.Secret.Bytes()
-	for i := range n { // byte by byte: a vector copy would spill the secret
-		b[1+i] = sec[i]
-	}
+	mem.CopyBytewise(b[1:1+n], s.Secret.Bytes())
 	copy(b[1+n:], pub)
 	return sealer.Seal(b)
 }
@@ -164,13 +161,9 @@ func decode(b []byte) (*State, error) {
 	s.ExtendedMS, s.EtM = ems&flagEMS != 0, ems&flagEtM != 0
 	s.ServerName, s.ALPN = string(name), string(alpn)
 	copy(s.CertHash[:], hash)
-	secret, err := mem.New(n)
+	secret, err := mem.NewCopy(b[1 : 1+n])
 	if err != nil {
 		return nil, err
-	}
-	dst := secret.Bytes()
-	for i := range n {
-		dst[i] = b[1+i]
 	}
 	s.Secret = secret
 	return s, nil
@@ -180,13 +173,9 @@ func decode(b []byte) (*State, error) {
 func (s *State) Clone() (*State, error) {
 	c := *s
 	c.PeerCerts = append([][]byte(nil), s.PeerCerts...)
-	sec, err := mem.New(s.Secret.Len())
+	sec, err := s.Secret.Clone()
 	if err != nil {
 		return nil, err
-	}
-	src, dst := s.Secret.Bytes(), sec.Bytes()
-	for i := range src {
-		dst[i] = src[i]
 	}
 	c.Secret = sec
 	return &c, nil
