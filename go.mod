@@ -11,13 +11,12 @@ require (
 	github.com/ebitengine/purego v0.11.3
 	github.com/google/go-tpm v0.9.8
 	github.com/miekg/pkcs11 v1.1.2
+	github.com/redis/go-redis/v9 v9.23.0
 )
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/thales-e-security/pool v0.0.2 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 )

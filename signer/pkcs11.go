@@ -226,21 +226,27 @@ func (k *p11Key) open(u *PKCS11URI) error {
 // is called again after the token disappears: a token put back, or
 // re-initialised, may sit in another slot.
 func (k *p11Key) locate() (uint, pkcs11.TokenInfo, error) {
-	c := k.mod.ctx
+	return locateToken(k.mod.ctx, k.uri, k.tokenLabel, k.tokenSerial)
+}
+
+// locateToken finds the slot holding the token with the given label and
+// serial (either may be empty to match any); uri names it in errors. Keys
+// and key wrappers share it.
+func locateToken(c *pkcs11.Ctx, uri, label, serial string) (uint, pkcs11.TokenInfo, error) {
 	slots, err := c.GetSlotList(true)
 	if err != nil {
-		return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: C_GetSlotList: %w", k.uri, err)
+		return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: C_GetSlotList: %w", uri, err)
 	}
 	for _, s := range slots {
 		ti, err := c.GetTokenInfo(s)
 		if err != nil {
 			continue
 		}
-		if (k.tokenLabel == "" || strings.TrimSpace(ti.Label) == k.tokenLabel) && (k.tokenSerial == "" || strings.TrimSpace(ti.SerialNumber) == k.tokenSerial) {
+		if (label == "" || strings.TrimSpace(ti.Label) == label) && (serial == "" || strings.TrimSpace(ti.SerialNumber) == serial) {
 			return s, ti, nil
 		}
 	}
-	return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: no token with that label and serial is present", k.uri)
+	return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: no token with that label and serial is present", uri)
 }
 
 // attachSession logs in on s and finds the key's objects. On the first
@@ -277,45 +283,56 @@ func (k *p11Key) attachSession(s pkcs11.SessionHandle) error {
 // login logs the application in to the token (a PKCS#11 login covers
 // every session of the application).
 func (k *p11Key) login(s pkcs11.SessionHandle) error {
-	var pin string
-	if k.pin != nil {
-		pin = string(k.pin.Bytes())
+	return loginUser(k.mod.ctx, s, k.uri, k.pin)
+}
+
+// loginUser logs the application in as the user with the PIN held in pin
+// (nil for none); uri names the token in errors, which never show the PIN.
+func loginUser(c *pkcs11.Ctx, s pkcs11.SessionHandle, uri string, pin *mem.Secret) error {
+	var p string
+	if pin != nil {
+		p = string(pin.Bytes())
 	}
-	err := k.mod.ctx.Login(s, pkcs11.CKU_USER, pin)
+	err := c.Login(s, pkcs11.CKU_USER, p)
 	if err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
-		return fmt.Errorf("signer: %s: C_Login: %w", k.uri, err)
+		return fmt.Errorf("signer: %s: C_Login: %w", uri, err)
 	}
 	return nil
 }
 
 func (k *p11Key) find(s pkcs11.SessionHandle, class uint) (pkcs11.ObjectHandle, error) {
-	c := k.mod.ctx
-	tmpl := []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, class)}
-	if k.label != "" {
-		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.label))
-	}
-	if len(k.id) > 0 {
-		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_ID, k.id))
-	}
-	if err := c.FindObjectsInit(s, tmpl); err != nil {
-		return 0, fmt.Errorf("signer: %s: C_FindObjectsInit: %w", k.uri, err)
-	}
-	objs, _, err := c.FindObjects(s, 2)
-	c.FindObjectsFinal(s)
-	if err != nil {
-		return 0, fmt.Errorf("signer: %s: C_FindObjects: %w", k.uri, err)
-	}
 	what := "private key"
 	if class == pkcs11.CKO_PUBLIC_KEY {
 		what = "public key"
 	}
+	return findObject(k.mod.ctx, s, k.uri, class, k.label, k.id, what)
+}
+
+// findObject finds the one object of the class with the label and/or id
+// given; what names the kind of object in errors, uri the token.
+func findObject(c *pkcs11.Ctx, s pkcs11.SessionHandle, uri string, class uint, label string, id []byte, what string) (pkcs11.ObjectHandle, error) {
+	tmpl := []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, class)}
+	if label != "" {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_LABEL, label))
+	}
+	if len(id) > 0 {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_ID, id))
+	}
+	if err := c.FindObjectsInit(s, tmpl); err != nil {
+		return 0, fmt.Errorf("signer: %s: C_FindObjectsInit: %w", uri, err)
+	}
+	objs, _, err := c.FindObjects(s, 2)
+	c.FindObjectsFinal(s)
+	if err != nil {
+		return 0, fmt.Errorf("signer: %s: C_FindObjects: %w", uri, err)
+	}
 	switch len(objs) {
 	case 0:
-		return 0, fmt.Errorf("signer: %s: no %s matches", k.uri, what)
+		return 0, fmt.Errorf("signer: %s: no %s matches", uri, what)
 	case 1:
 		return objs[0], nil
 	}
-	return 0, fmt.Errorf("signer: %s: more than one %s matches; add id= or object=", k.uri, what)
+	return 0, fmt.Errorf("signer: %s: more than one %s matches; add id= or object=", uri, what)
 }
 
 var (

@@ -126,3 +126,21 @@ func Reinit(t TB, tk *Token) {
 		t.Fatalf("softhsm2-util %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// AddKEK makes an AES-256 key-encryption key on the token with the given
+// label and hex id: sensitive, never extractable, allowed to wrap and
+// unwrap, as an operator would make the key that wraps a farm's ticket
+// keys. Its URI is KEKURI(label).
+func AddKEK(t TB, tk *Token, label, id string) {
+	t.Helper()
+	args := []string{"--module", tk.Module, "--token-label", tk.Label, "--login", "--pin", "1234",
+		"--keygen", "--key-type", "AES:32", "--label", label, "--id", id, "--usage-wrap", "--sensitive"}
+	if out, err := exec.Command("pkcs11-tool", args...).CombinedOutput(); err != nil {
+		t.Fatalf("pkcs11-tool %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// KEKURI returns the pkcs11: URI of the secret key labelled object.
+func (tk *Token) KEKURI(object string) string {
+	return "pkcs11:token=" + tk.Label + ";object=" + object + ";type=secret-key?module-path=" + tk.Module + "&pin-source=file:" + tk.PINFile
+}

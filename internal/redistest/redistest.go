@@ -1,0 +1,200 @@
+// Package redistest starts a real redis-server for tests: the Redis the
+// ticket-key farm is tested against, never a mock. Each server listens on
+// a free loopback port with a temporary directory, can be stopped and
+// started again on the same port (with its data when persistence is on),
+// and is killed when the test ends. It is a test helper; nothing outside
+// tests imports it.
+package redistest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TB is the part of testing.TB the helper uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+	Failed() bool
+}
+
+// Options choose how the server keeps its data.
+type Options struct {
+	// Persist turns on the append-only file (fsync on every write), so
+	// that Stop and Start keep every key, as a Redis restarted after a
+	// crash with appendfsync always would. Without it a restart loses
+	// everything.
+	Persist bool
+}
+
+// Server is a running (or stopped) redis-server.
+type Server struct {
+	t       TB
+	Port    int
+	Dir     string // working directory: dump.rdb, appendonly files, log
+	opts    Options
+	logFile string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// startTimeout bounds how long a fresh server may take to answer PING.
+const startTimeout = 10 * time.Second
+
+// Start runs redis-server on a free loopback port in a fresh directory,
+// waits until it answers PING, and kills it when the test ends. A missing
+// redis-server fails the test with what to install.
+func Start(t TB, opts Options) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is required (ci/test.sh installs it; or `apt-get install redis-server`): %v", err)
+	}
+	s := &Server{t: t, Dir: t.TempDir(), opts: opts}
+	s.logFile = filepath.Join(s.Dir, "redis.log")
+	s.Port = freePort(t)
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			if b, err := os.ReadFile(s.logFile); err == nil && len(b) > 0 {
+				t.Logf("redis-server log (last 4 KiB):\n%s", tail(b, 4096))
+			}
+		}
+	})
+	s.Start()
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
+
+// Start starts a stopped server again on the same port and directory and
+// waits until it answers PING. Starting a running server does nothing.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return
+	}
+	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
+		"--logfile", s.logFile, "--daemonize", "no", "--protected-mode", "yes", "--save", ""}
+	if s.opts.Persist {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	cmd := exec.Command("redis-server", args...)
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("redis-server: starting: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	deadline := time.Now().Add(startTimeout)
+	for {
+		err := ping(s.Addr())
+		if err == nil {
+			return
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(s.logFile)
+			s.cmd = nil
+			s.t.Fatalf("redis-server exited at start: %v\n%s", cmd.ProcessState, tail(b, 4096))
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redis-server on port %d did not answer PING within %v: %v", s.Port, startTimeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server (SIGKILL, like a crash) and waits for it to go.
+// With Persist every acknowledged write is already on disk. Stopping a
+// stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
+
+// Files returns the contents of every file in the server's directory
+// (snapshots, append-only files and the log), by path: what a backup of
+// the server would hold.
+func (s *Server) Files() map[string][]byte {
+	s.t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(s.Dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out[path] = b
+		return nil
+	})
+	if err != nil {
+		s.t.Fatalf("redistest: reading %s: %v", s.Dir, err)
+	}
+	return out
+}
+
+// ping sends PING in the inline protocol and wants +PONG: a server that
+// is still loading its data answers -LOADING instead.
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+func freePort(t TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redistest: finding a port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
