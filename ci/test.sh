@@ -3,6 +3,7 @@
 # from any directory.
 #
 # Steps: install missing tools, gofmt, go vet, staticcheck, go test -race,
+# the residue tests without -race, the 10,000-connection soak, testssl.sh,
 # a short run of every fuzz target, cross-builds (windows, darwin) and the
 # runtime/secret experiment. Every step runs even when an earlier one failed;
 # a one-screen summary comes at the end and the exit status is non-zero when
@@ -29,6 +30,7 @@ APT_PACKAGES=(
 	"tpm2-openssl:"
 	"libssl-dev:"
 	"redis-server:redis-server"
+	"testssl.sh:testssl"
 	"curl:curl"
 )
 
@@ -327,6 +329,21 @@ step_residue() {
 		x go test -count=1 -timeout "$TEST_TIMEOUT" -run 'Residue' ./...
 }
 
+# testssl.sh against examples/server, default configuration and the second
+# seed's TLS 1.2 suite: fails on any finding rated MEDIUM or worse (see
+# examples/server/testssl_test.go). A few minutes, so not part of ./...
+step_testssl() {
+	x go test -tags testssl -count=1 -timeout 20m -run '^TestTestSSL$' -v ./examples/server
+}
+
+# 10,000 established connections at once, five rounds, no race detector
+# (which cannot hold them): goroutines and locked memory back to baseline,
+# locked bytes per connection within budget; and the lock limit running out
+# under load.
+step_soak() {
+	x env HOLDFAST_SOAK=1 go test -count=1 -timeout 15m -run '^(TestSoakManyConnections|TestMemlockExhaustionUnderLoad)$' -v .
+}
+
 step_fuzz() {
 	local listing pkg file name entry rc=0 n=0 failed=0
 	local -a targets=() failures=()
@@ -407,6 +424,8 @@ run_step "go vet" step_vet
 run_step "staticcheck" step_staticcheck
 run_step "go test -race" step_race
 run_step "residue (default build)" step_residue
+run_step "soak: 10,000 connections" step_soak
+run_step "testssl.sh" step_testssl
 run_step "fuzz (${FUZZTIME} each)" step_fuzz
 for target in "${CROSS_TARGETS[@]}"; do
 	run_step "cross $target" step_cross "$target"

@@ -4,11 +4,9 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,28 +37,7 @@ func TestServerWithKeyInSoftHSM(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			tk := softhsm.New(t, map[string]string{"web": typ})
 			certPath := filepath.Join(t.TempDir(), "hsm.pem")
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-listen", "127.0.0.1:0", "-key", tk.URI("web"), "-write-cert", certPath)
-			cmd.Env = append(os.Environ(), "HOLDFAST_EXAMPLE_SERVER=1")
-			cmd.Stderr = os.Stderr
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { cmd.Process.Kill(); cmd.Wait() }()
-			// "serving https://127.0.0.1:PORT/ on Holdfast"
-			line, err := bufio.NewReader(out).ReadString('\n')
-			if err != nil {
-				t.Fatalf("server said nothing: %v", err)
-			}
-			addr := strings.TrimSuffix(strings.TrimPrefix(strings.Fields(line)[1], "https://"), "/")
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				t.Fatalf("no address in %q", line)
-			}
+			addr := startServer(t, []string{"-key", tk.URI("web"), "-write-cert", certPath})
 			pemData, err := os.ReadFile(certPath)
 			if err != nil {
 				t.Fatal(err)
@@ -82,4 +59,30 @@ func TestServerWithKeyInSoftHSM(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startServer runs this command as a subprocess with args on a free
+// loopback port and returns its address once it serves.
+func startServer(t *testing.T, args []string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "HOLDFAST_EXAMPLE_SERVER=1")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("server said nothing: %v", err)
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 2 {
+		t.Fatalf("unexpected first line %q", line)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(fields[1], "https://"), "/")
 }

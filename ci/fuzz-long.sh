@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Long fuzzing: every fuzz target in the module for a given duration each
+# (default 30m), one after another, with a summary. ci/test.sh runs each
+# target briefly; this is for the nightly or pre-release run whose result
+# docs/CONFORMANCE.md reports.
+#
+#   bash ci/fuzz-long.sh [DURATION]      e.g. bash ci/fuzz-long.sh 30m
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+DURATION="${1:-30m}"
+export GOFLAGS="-buildvcs=false" GOTOOLCHAIN=local GOWORK=off
+
+# One "package target" line per func FuzzXxx in a test file of the build.
+# shellcheck disable=SC2016 # a Go template, not a shell expansion
+tmpl='{{$p := .ImportPath}}{{$d := .Dir}}{{range .TestGoFiles}}{{$p}}{{"\t"}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$p}}{{"\t"}}{{$d}}/{{.}}{{"\n"}}{{end}}'
+mapfile -t targets < <(go list -f "$tmpl" ./... | while IFS=$'\t' read -r pkg file; do
+	grep -oE '^func Fuzz[A-Za-z0-9_]*\(' "$file" | sed -e 's/^func //' -e 's/($//' -e "s|^|$pkg |" || true
+done | sort -u)
+
+echo "${#targets[@]} fuzz targets, $DURATION each"
+failed=()
+for entry in "${targets[@]}"; do
+	pkg="${entry% *}" name="${entry##* }"
+	echo "=== $pkg $name"
+	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$DURATION" "$pkg"; then
+		failed+=("$pkg $name")
+	fi
+done
+echo
+if [[ "${#failed[@]}" -eq 0 ]]; then
+	echo "fuzz-long: all ${#targets[@]} targets ran $DURATION with no failure"
+else
+	printf 'fuzz-long: FAILED %s\n' "${failed[@]}"
+	exit 1
+fi
