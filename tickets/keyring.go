@@ -56,6 +56,7 @@ type ringKey struct {
 	// copy per key is all the default build leaves behind, rather than
 	// one per ticket.
 	aead        cipher.AEAD
+	block       cipher.Block // kept to wipe its key schedule when the key goes
 	sealFrom    time.Time // introduction: may seal from here
 	acceptUntil time.Time // opens nothing after this
 }
@@ -269,18 +270,24 @@ func (r *KeyRing) Open(dst, ticket []byte) (int, error) {
 // init builds the key's AEAD inside erase.Do.
 func (k *ringKey) init() (err error) {
 	erase.Do(func() {
-		var block cipher.Block
-		if block, err = aes.NewCipher(k.key.Bytes()); err == nil {
-			k.aead, err = cipher.NewGCM(block)
+		if k.block, err = aes.NewCipher(k.key.Bytes()); err == nil {
+			k.aead, err = cipher.NewGCM(k.block)
 		}
 	})
 	return err
 }
 
-// free wipes the key and drops its AEAD.
+// free wipes the key and the key schedules crypto/aes and GCM made from
+// it (erase.Object: the standard library keeps them in heap objects it
+// never wipes). Callers hold the ring's write lock, so no Seal or Open is
+// using them.
 func (k *ringKey) free() {
 	k.key.Free()
-	k.aead = nil
+	if k.aead != nil {
+		erase.Object(k.aead)
+		erase.Object(k.block)
+	}
+	k.aead, k.block = nil, nil
 }
 
 // Close wipes every key. A closed ring seals nothing and opens nothing.

@@ -66,26 +66,48 @@ const updateMargin = 1 << 16
 // state (AES round keys, the GHASH key, the ChaCha20 key); building it
 // inside erase.Do lets the runtimesecret build erase that state once the
 // protection drops it.
-func newAEAD(a AEAD, key []byte) (aead cipher.AEAD, err error) {
+func newAEAD(a AEAD, key []byte) (k aeadKey, err error) {
 	if len(key) != a.KeyLen() {
-		return nil, fmt.Errorf("record: %v key is %d bytes, want %d", a, len(key), a.KeyLen())
+		return aeadKey{}, fmt.Errorf("record: %v key is %d bytes, want %d", a, len(key), a.KeyLen())
 	}
-	erase.Do(func() { aead, err = buildAEAD(a, key) })
-	return aead, err
+	erase.Do(func() { k, err = buildAEAD(a, key) })
+	return k, err
 }
 
-func buildAEAD(a AEAD, key []byte) (cipher.AEAD, error) {
+// aeadKey is an AEAD and, for AES-GCM, the block cipher under it: the
+// objects holding the key schedule, kept so that wipe can clear them.
+type aeadKey struct {
+	aead  cipher.AEAD
+	block cipher.Block
+}
+
+func buildAEAD(a AEAD, key []byte) (aeadKey, error) {
 	switch a {
 	case AES128GCM, AES256GCM:
 		block, err := aes.NewCipher(key)
 		if err != nil {
-			return nil, err
+			return aeadKey{}, err
 		}
-		return cipher.NewGCM(block)
+		aead, err := cipher.NewGCM(block)
+		return aeadKey{aead, block}, err
 	case ChaCha20Poly1305:
-		return chacha20poly1305.New(key)
+		aead, err := chacha20poly1305.New(key)
+		return aeadKey{aead: aead}, err
 	}
-	return nil, fmt.Errorf("record: unknown AEAD %d", uint8(a))
+	return aeadKey{}, fmt.Errorf("record: unknown AEAD %d", uint8(a))
+}
+
+// wipe clears the key schedules the standard library keeps on the heap
+// (AES round keys, the GHASH table, the ChaCha20 key), which it never
+// wipes itself; nothing may use the AEAD afterwards.
+func (k *aeadKey) wipe() {
+	if k.aead != nil {
+		erase.Object(k.aead)
+	}
+	if k.block != nil {
+		erase.Object(k.block)
+	}
+	*k = aeadKey{}
 }
 
 // Protection13 protects one direction of a TLS 1.3 connection with one
@@ -93,6 +115,7 @@ func buildAEAD(a AEAD, key []byte) (cipher.AEAD, error) {
 type Protection13 struct {
 	alg  AEAD
 	aead cipher.AEAD
+	keys aeadKey // aead and its block, wiped by Free
 	// ivNonce holds the IV in [0:12] and the current nonce in [12:24].
 	ivNonce *mem.Secret
 	seq     uint64
@@ -106,16 +129,17 @@ func NewProtection13(a AEAD, key, iv *mem.Secret) (*Protection13, error) {
 	if iv.Len() != IVLen {
 		return nil, fmt.Errorf("record: TLS 1.3 IV is %d bytes, want %d", iv.Len(), IVLen)
 	}
-	aead, err := newAEAD(a, key.Bytes())
+	k, err := newAEAD(a, key.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	ivNonce, err := mem.New(2 * IVLen)
 	if err != nil {
+		k.wipe()
 		return nil, err
 	}
-	copy(ivNonce.Bytes(), iv.Bytes())
-	return &Protection13{alg: a, aead: aead, ivNonce: ivNonce, limit: a.sealLimit()}, nil
+	mem.CopyBytewise(ivNonce.Bytes(), iv.Bytes())
+	return &Protection13{alg: a, aead: k.aead, keys: k, ivNonce: ivNonce, limit: a.sealLimit()}, nil
 }
 
 // nonce writes IV XOR the 64-bit sequence number, left-padded, into the
@@ -123,7 +147,7 @@ func NewProtection13(a AEAD, key, iv *mem.Secret) (*Protection13, error) {
 func (p *Protection13) nonce() []byte {
 	b := p.ivNonce.Bytes()
 	iv, n := b[:IVLen], b[IVLen:]
-	copy(n, iv)
+	mem.CopyBytewise(n, iv) // not copy: vector registers would spill the IV
 	var seq [8]byte
 	binary.BigEndian.PutUint64(seq[:], p.seq)
 	for i := range seq {
@@ -209,6 +233,7 @@ func (p *Protection13) Free() {
 	p.ivNonce.Free()
 	p.ivNonce = nil
 	p.aead = nil
+	p.keys.wipe()
 }
 
 // grow extends b by n bytes, reallocating only when its capacity is short.

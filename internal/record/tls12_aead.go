@@ -69,6 +69,7 @@ func (a AEAD) explicitNonceLen12() int {
 type Protection12AEAD struct {
 	alg  AEAD
 	aead cipher.AEAD
+	keys aeadKey // aead and its block, wiped by Free
 	// ivNonce holds the implicit IV in [0:FixedIVLen12] and the nonce in
 	// [IVLen:2*IVLen].
 	ivNonce *mem.Secret
@@ -89,16 +90,17 @@ func NewProtection12AEAD(a AEAD, key, iv *mem.Secret) (*Protection12AEAD, error)
 	if iv.Len() != a.FixedIVLen12() {
 		return nil, fmt.Errorf("record: TLS 1.2 %v implicit IV is %d bytes, want %d", a, iv.Len(), a.FixedIVLen12())
 	}
-	aead, err := newAEAD(a, key.Bytes())
+	k, err := newAEAD(a, key.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	ivNonce, err := mem.New(2 * IVLen)
 	if err != nil {
+		k.wipe()
 		return nil, err
 	}
-	copy(ivNonce.Bytes(), iv.Bytes())
-	return &Protection12AEAD{alg: a, aead: aead, ivNonce: ivNonce}, nil
+	mem.CopyBytewise(ivNonce.Bytes(), iv.Bytes())
+	return &Protection12AEAD{alg: a, aead: k.aead, keys: k, ivNonce: ivNonce}, nil
 }
 
 // nonce builds the record's nonce in the slot: for AES-GCM the salt and
@@ -108,7 +110,7 @@ func (p *Protection12AEAD) nonce(explicit []byte) []byte {
 	b := p.ivNonce.Bytes()
 	iv, n := b[:IVLen], b[IVLen:2*IVLen]
 	if p.alg == ChaCha20Poly1305 {
-		copy(n, iv)
+		mem.CopyBytewise(n, iv)
 		var seq [8]byte
 		binary.BigEndian.PutUint64(seq[:], p.seq)
 		for i := range seq {
@@ -116,7 +118,7 @@ func (p *Protection12AEAD) nonce(explicit []byte) []byte {
 		}
 		return n
 	}
-	copy(n[:4], iv[:4])
+	mem.CopyBytewise(n[:4], iv[:4])
 	copy(n[4:], explicit)
 	return n
 }
@@ -238,4 +240,5 @@ func (p *Protection12AEAD) Free() {
 	p.ivNonce.Free()
 	p.ivNonce = nil
 	p.aead = nil
+	p.keys.wipe()
 }

@@ -156,6 +156,7 @@ type Protection12CBC struct {
 	rand  io.Reader
 	enc   cbcMode
 	dec   cbcMode
+	block cipher.Block // under enc and dec; its key schedule is wiped by Free
 	mac   *recordMAC
 	seq   uint64
 	// tag receives the MAC computed for an encrypt_then_mac record, a
@@ -188,8 +189,8 @@ func NewProtection12CBC(c CBC12, mode CBCMode, key, macKey *mem.Secret, random i
 	// Built inside erase.Do so the runtimesecret build erases the AES
 	// round keys once the protection drops them.
 	var enc, dec cbcMode
+	var block cipher.Block
 	erase.Do(func() {
-		var block cipher.Block
 		if block, err = aes.NewCipher(key.Bytes()); err != nil {
 			return
 		}
@@ -206,12 +207,13 @@ func NewProtection12CBC(c CBC12, mode CBCMode, key, macKey *mem.Secret, random i
 	}
 	mac, err := newRecordMAC(c.MACKeyLen() == 32, macKey)
 	if err != nil {
+		erase.Object(block)
 		return nil, err
 	}
 	if random == nil {
 		random = rand.Reader
 	}
-	return &Protection12CBC{suite: c, mode: mode, rand: random, enc: enc, dec: dec, mac: mac}, nil
+	return &Protection12CBC{suite: c, mode: mode, rand: random, enc: enc, dec: dec, block: block, mac: mac}, nil
 }
 
 // Overhead is the most that sealing adds to a payload beyond what pad
@@ -374,4 +376,6 @@ func (p *Protection12CBC) Free() {
 	p.mac.free()
 	p.mac = nil
 	p.enc, p.dec = nil, nil
+	erase.Object(p.block)
+	p.block = nil
 }
