@@ -57,8 +57,8 @@ type ringKey struct {
 	// one per ticket.
 	aead        cipher.AEAD
 	block       cipher.Block // kept to wipe its key schedule when the key goes
-	sealFrom    time.Time // introduction: may seal from here
-	acceptUntil time.Time // opens nothing after this
+	sealFrom    time.Time    // introduction: may seal from here
+	acceptUntil time.Time    // opens nothing after this
 }
 
 // NewKeyRing returns an empty ring for a provider to fill with Install.
