@@ -20,8 +20,8 @@ import (
 // newTest turns the flags into a Holdfast Config. A flag whose value asks
 // for something Holdfast does not offer (TLS 1.0, a group it lacks, a
 // cipher string it cannot express) gives *errUnimplemented.
-func newTest(f *flags) (*test, error) {
-	t := &test{f: f, server: f.bools["-server"], async: f.bools["-async"]}
+func newTest(f *flags, sh *shared) (*test, error) {
+	t := &test{f: f, sh: sh, server: f.bools["-server"], async: f.bools["-async"]}
 	c := &holdfast.Config{
 		// BoringSSL's shim leaves certificate checking to a verification
 		// callback that accepts any chain (unless -verify-fail); the
@@ -30,11 +30,23 @@ func newTest(f *flags) (*test, error) {
 		InsecureSkipVerify: true,
 		HandshakeTimeout:   30 * time.Second,
 	}
+	// A BoringSSL client without -verify-peer verifies in "soft fail"
+	// mode: a refused certificate is recorded (-expect-verify-result
+	// reads it) and the handshake goes on. The callback does the same:
+	// recording is the application's part, and Holdfast is told to go on.
+	softFail := !t.server && !f.bools["-verify-peer"] && !f.bools["-require-any-client-certificate"]
 	c.VerifyPeerCertificate = func([][]byte, [][]*x509.Certificate) error {
+		t.verifyCalled = true
 		if f.bools["-verify-fail"] {
-			return errors.New("certificate rejected by -verify-fail")
+			t.verifyFailed = true
+			if !softFail {
+				return errors.New("certificate rejected by -verify-fail")
+			}
 		}
 		return nil
+	}
+	if err := setSessions(f, c, sh, t.server); err != nil {
+		return nil, err
 	}
 	// Holdfast logs rare operator events (a key that cannot sign for TLS
 	// 1.3); the runner treats any stderr output of a passing shim as a

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // kind is how a flag of BoringSSL's shim protocol takes its value: a bool
@@ -78,6 +79,20 @@ var known = map[string]kind{
 	"-read-size":              intFlag,
 	"-key-update":             boolFlag,
 	"-key-update-before-read": boolFlag,
+
+	// Sessions: see resume.go.
+	"-resume-count":                      intFlag,
+	"-resumption-delay":                  intFlag,
+	"-expect-session-miss":               boolFlag,
+	"-expect-no-session":                 boolFlag,
+	"-expect-session-id":                 boolFlag,
+	"-expect-no-session-id":              boolFlag,
+	"-expect-ticket-renewal":             boolFlag,
+	"-expect-verify-result":              boolFlag,
+	"-no-ticket":                         boolFlag,
+	"-expect-no-offer-early-data":        boolFlag,
+	"-expect-early-data-reason":          stringFlag,
+	"-expect-ticket-supports-early-data": boolFlag,
 }
 
 // flags is a parsed command line: bools present, strings, ints and integer
@@ -99,47 +114,106 @@ func (e *errUnimplemented) Error() string {
 	return fmt.Sprintf("unimplemented: %s: %s", e.flag, e.why)
 }
 
-// parseFlags reads the runner's arguments. An unknown flag gives
-// *errUnimplemented; a known flag with a missing or malformed value gives
-// a plain error (the runner's mistake or ours, not a missing feature).
-func parseFlags(args []string) (*flags, error) {
-	f := &flags{
+// cmdline is the parsed command line: BoringSSL's shim keeps three
+// configurations, one for the first connection, one for the resumption
+// connections (-resume-count) and one for the connection retried after
+// 0-RTT is rejected. A flag applies to all three unless prefixed with
+// -on-initial, -on-resume or -on-retry.
+type cmdline struct {
+	initial, resume, retry *flags
+	// split is set when a prefixed flag made initial and resume differ,
+	// so they need Configs of their own.
+	split bool
+}
+
+func newFlags() *flags {
+	return &flags{
 		bools:   map[string]bool{},
 		strings: map[string]string{},
 		ints:    map[string]int64{},
 		lists:   map[string][]int64{},
 	}
+}
+
+// cutPrefix removes "-on-<what>" from the front of a flag name that
+// continues with another "-".
+func cutPrefix(name, what string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "-on-"+what)
+	if !ok || !strings.HasPrefix(rest, "-") {
+		return name, false
+	}
+	return rest, true
+}
+
+// parseFlags reads the runner's arguments. An unknown flag gives
+// *errUnimplemented; a known flag with a missing or malformed value gives
+// a plain error (the runner's mistake or ours, not a missing feature).
+//
+// -on-shim- flags apply here; -on-handshaker- flags are for the split
+// handshake's handshaker process, which this shim has none of
+// (-is-handshaker-supported answers No), so they are checked for a known
+// name and dropped.
+func parseFlags(args []string) (*cmdline, error) {
+	cl := &cmdline{initial: newFlags(), resume: newFlags(), retry: newFlags()}
 	for i := 0; i < len(args); i++ {
 		name := args[i]
+		skip := false
+		if rest, ok := cutPrefix(name, "shim"); ok {
+			name = rest
+		} else if rest, ok := cutPrefix(name, "handshaker"); ok {
+			name, skip = rest, true
+		}
+		targets := []*flags{cl.initial, cl.resume, cl.retry}
+		if rest, ok := cutPrefix(name, "initial"); ok {
+			name, targets, cl.split = rest, targets[:1], true
+		} else if rest, ok := cutPrefix(name, "resume"); ok {
+			name, targets, cl.split = rest, targets[1:2], true
+		} else if rest, ok := cutPrefix(name, "retry"); ok {
+			name, targets = rest, targets[2:]
+		}
 		k, ok := known[name]
 		if !ok {
-			return nil, &errUnimplemented{flag: name}
+			return nil, &errUnimplemented{flag: args[i]}
 		}
-		if k == boolFlag {
-			f.bools[name] = true
+		value := ""
+		if k != boolFlag {
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("flag %s needs a value", args[i])
+			}
+			i++
+			value = args[i]
+		}
+		if skip {
 			continue
 		}
-		if i+1 >= len(args) {
-			return nil, fmt.Errorf("flag %s needs a value", name)
-		}
-		i++
-		v := args[i]
-		switch k {
-		case stringFlag:
-			f.strings[name] = v
-		case intFlag, intListFlag:
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("flag %s: %q is not an integer", name, v)
-			}
-			if k == intFlag {
-				f.ints[name] = n
-			} else {
-				f.lists[name] = append(f.lists[name], n)
+		for _, f := range targets {
+			if err := f.set(name, k, value); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return f, nil
+	return cl, nil
+}
+
+// set records one flag.
+func (f *flags) set(name string, k kind, v string) error {
+	switch k {
+	case boolFlag:
+		f.bools[name] = true
+	case stringFlag:
+		f.strings[name] = v
+	case intFlag, intListFlag:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("flag %s: %q is not an integer", name, v)
+		}
+		if k == intFlag {
+			f.ints[name] = n
+		} else {
+			f.lists[name] = append(f.lists[name], n)
+		}
+	}
+	return nil
 }
 
 func (f *flags) has(name string) bool {

@@ -41,34 +41,49 @@ func main() {
 }
 
 func run(args []string) error {
-	f, err := parseFlags(args)
+	cl, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
-	if f.bools["-is-handshaker-supported"] {
+	if cl.initial.bools["-is-handshaker-supported"] {
 		// No split handshakes: Holdfast has no handoff/handback API.
 		fmt.Println("No")
 		return nil
 	}
-	t, err := newTest(f)
-	if err != nil {
-		return err
-	}
-	return t.connect()
+	return runConnections(cl)
 }
 
-// test is one run of the shim: its configuration and expectations.
+// test is one configuration of the shim (the initial or the resumption
+// one) and the state of the connection it is making.
 type test struct {
 	f      *flags
+	sh     *shared
 	server bool
 	config *holdfast.Config
 	async  bool
+
+	// Per connection, reset by connect.
+	isResume     bool
+	cacheBase    int  // client: tickets in the cache once this connection took its own
+	verifyCalled bool // the certificate callback ran in this connection
+	verifyFailed bool // and -verify-fail made it refuse
 }
 
 // connect dials the runner, identifies itself with the shim ID (eight
 // bytes, little-endian) and runs the exchange.
 func (t *test) connect() error {
 	host := "127.0.0.1"
+	t.verifyCalled, t.verifyFailed = false, false
+	if !t.server {
+		// The ClientHello takes the newest ticket for the server name, if
+		// any, out of the cache: what is left is the base against which
+		// newly cached sessions are counted.
+		n := t.sh.cache.Len()
+		if t.isResume && n == 0 {
+			return errors.New("no session to offer")
+		}
+		t.cacheBase = n - min(n, 1)
+	}
 	if t.f.bools["-ipv6"] {
 		host = "::1"
 	}
@@ -218,6 +233,9 @@ func (t *test) exchange(conn *holdfast.Conn) error {
 	if err := check(); err != nil {
 		return err
 	}
+	if err := t.checkTickets(conn); err != nil {
+		return err
+	}
 	return conn.Close()
 }
 
@@ -252,6 +270,9 @@ func (t *test) checkHandshake(conn *holdfast.Conn) error {
 	}
 	if f.bools["-expect-no-hrr"] && st.DidHelloRetry {
 		return errors.New("unexpected HelloRetryRequest")
+	}
+	if err := t.checkSession(st); err != nil {
+		return err
 	}
 	// Holdfast's TLS 1.2 refuses a handshake without the extended master
 	// secret (RFC 7627 §5.2), and BoringSSL reports it as present in TLS

@@ -215,7 +215,9 @@ func TestShimHandshake(t *testing.T) {
 func TestShimUnimplemented(t *testing.T) {
 	bin := buildShim(t)
 	for _, args := range [][]string{
-		{"-port", "1", "-shim-id", "0", "-resume-count", "1"},
+		{"-port", "1", "-shim-id", "0", "-resume-count", "1", "-ticket-key", "AAAA"},
+		{"-port", "1", "-shim-id", "0", "-on-resume-expect-ticket-renewal"},
+		{"-port", "1", "-shim-id", "0", "-expect-ticket-supports-early-data"},
 		{"-port", "1", "-shim-id", "0", "-max-version", "769"},
 		{"-port", "1", "-shim-id", "0", "-curves", "25"},
 	} {
@@ -228,5 +230,89 @@ func TestShimUnimplemented(t *testing.T) {
 	out, err := exec.Command(bin, "-is-handshaker-supported").Output()
 	if err != nil || string(out) != "No\n" {
 		t.Errorf("-is-handshaker-supported: %q, %v", out, err)
+	}
+}
+
+// acceptNext plays the runner's side of one more connection of a
+// -resume-count run: it accepts the shim's next connection and checks the
+// shim ID.
+func acceptNext(t *testing.T, ln net.Listener, stderr *bytes.Buffer) net.Conn {
+	t.Helper()
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(30 * time.Second))
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatalf("shim did not connect again: %v; stderr: %s", err, stderr)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	var id [8]byte
+	if _, err := io.ReadFull(conn, id[:]); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// TestShimResume runs -resume-count 1 with crypto/tls as the runner: two
+// TLS 1.3 connections in one shim process, the second resuming the first's
+// session. The shim fails (exit 1) unless it reports the resumption on the
+// second connection and none on the first; crypto/tls checks its side.
+func TestShimResume(t *testing.T) {
+	bin := buildShim(t)
+	certPath, keyPath := writeCredential(t)
+	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, server := range []bool{true, false} {
+		name := "client"
+		if server {
+			name = "server"
+		}
+		t.Run(name, func(t *testing.T) {
+			ln := listen(t, false)
+			flags := []string{"-resume-count", "1", "-expect-version", "772"}
+			if server {
+				flags = append(flags, "-server", "-cert-file", certPath, "-key-file", keyPath)
+			} else {
+				flags = append(flags, "-trust-cert", certPath)
+			}
+			conn, cmd, stderr := runShim(t, bin, ln, false, flags...)
+			cache := tls.NewLRUClientSessionCache(4)
+			srvConfig := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS13}
+			for i := range 2 {
+				if i > 0 {
+					conn = acceptNext(t, ln, stderr)
+				}
+				var tc *tls.Conn
+				if server {
+					// The cache is keyed by server name; without one, by the
+					// peer address, which is the shim's ephemeral port.
+					tc = tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: "test", MinVersion: tls.VersionTLS13, ClientSessionCache: cache})
+				} else {
+					tc = tls.Server(conn, srvConfig)
+				}
+				if err := tc.Handshake(); err != nil {
+					t.Fatalf("connection %d: handshake: %v; shim stderr: %s", i+1, err, stderr)
+				}
+				if got := tc.ConnectionState().DidResume; got != (i > 0) {
+					t.Fatalf("connection %d: crypto/tls DidResume %v", i+1, got)
+				}
+				msg := []byte("resume")
+				if _, err := tc.Write(msg); err != nil {
+					t.Fatal(err)
+				}
+				reply := make([]byte, len(msg))
+				if _, err := io.ReadFull(tc, reply); err != nil {
+					t.Fatalf("connection %d: reading the echo: %v; stderr: %s", i+1, err, stderr)
+				}
+				if reply[0] != msg[0]^0xff {
+					t.Fatalf("connection %d: echo %x", i+1, reply)
+				}
+				tc.Close()
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("shim exited with %v; stderr: %s", err, stderr)
+			}
+		})
 	}
 }
