@@ -52,6 +52,11 @@ type Conn struct {
 		sync.Mutex
 		rl  *record.Out
 		err error
+		// answeredUpdate: we sent a KeyUpdate answering the peer's
+		// update_requested and have written nothing since; further
+		// requests before our next write need no answer of their own
+		// (RFC 8446 §4.6.3).
+		answeredUpdate bool
 	}
 	closeOnce sync.Once
 	closed    atomic.Bool

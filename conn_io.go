@@ -182,6 +182,10 @@ func (c *Conn) handlePostHandshake(msg []byte) error {
 		if ku.UpdateRequested {
 			c.out.Lock()
 			defer c.out.Unlock()
+			if c.out.answeredUpdate {
+				return nil
+			}
+			c.out.answeredUpdate = true
 			return c.sendKeyUpdateLocked(false)
 		}
 		return nil
@@ -320,6 +324,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 			}
 		}
 		chunk := b[:min(len(b), maxWriteBatch)]
+		c.out.answeredUpdate = false
 		if err := c.out.rl.Append(record.TypeApplicationData, chunk); err != nil {
 			c.out.err = err
 			return n, err

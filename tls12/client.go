@@ -108,7 +108,8 @@ func (hs *clientHandshake) processServerHello() error {
 	if sh.CompressionMethod != 0 {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
 	}
-	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC {
+	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC ||
+		sh.ServerNameAck && hs.hello.ServerName == "" {
 		return fmt.Errorf("ServerHello carries an extension the client did not offer: %w", alert.ErrUnsupportedExtension)
 	}
 	if sh.EncryptThenMAC && s.AEAD != 0 {

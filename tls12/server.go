@@ -293,6 +293,9 @@ func (hs *serverHandshake) serverHello() (*wire.ServerHello, error) {
 		SecureRenegotiationSupported: hs.secureReneg,
 		ExtendedMasterSecret:         true,
 		ALPN:                         hs.alpn,
+		// RFC 6066 §3: acknowledge the server name on a full handshake,
+		// never on a resumed one.
+		ServerNameAck: hs.hello.ServerName != "" && !hs.resumed,
 	}
 	// RFC 7366 §2: encrypt_then_mac only with a CBC suite.
 	hs.etm = hs.hello.EncryptThenMAC && hs.suite.AEAD == 0

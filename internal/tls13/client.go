@@ -369,6 +369,9 @@ func (hs *clientHandshake) readEncryptedExtensions(ctx context.Context) error {
 	if len(ee.Unknown) > 0 {
 		return fmt.Errorf("EncryptedExtensions carries extension %d, which the client did not offer: %w", ee.Unknown[0].Type, alert.ErrUnsupportedExtension)
 	}
+	if ee.ServerNameAck && hs.hello.ServerName == "" {
+		return fmt.Errorf("EncryptedExtensions acknowledges a server name the client did not send: %w", alert.ErrUnsupportedExtension)
+	}
 	if ee.EarlyData {
 		return fmt.Errorf("EncryptedExtensions accepts early data the client did not offer: %w", alert.ErrUnsupportedExtension)
 	}

@@ -70,6 +70,9 @@ func (hs *serverHandshake) tryResume(preCH hash.Hash) error {
 	if hs.pskOnly != hs.pskOnlyOffer() {
 		return nil // the other call of tryResume handles this mode
 	}
+	if !hs.pskOnly && !slices.Contains(ch.PSKModes, pskModeDHEKE) {
+		return nil // no mode both sides support (RFC 8446 §4.2.9): a full handshake
+	}
 	truncated, err := ch.TruncatedForBinders()
 	if err != nil {
 		return fmt.Errorf("pre_shared_key: %v: %w", err, alert.ErrDecode)

@@ -375,7 +375,10 @@ func (hs *serverHandshake) writeMsg(m interface{ Marshal() ([]byte, error) }) er
 }
 
 func (hs *serverHandshake) sendEncryptedExtensions() error {
-	return hs.writeMsg(&wire.EncryptedExtensions{ALPN: hs.alpn})
+	// Acknowledge the server name the certificate was chosen by (RFC 6066
+	// §3); a resumed session keeps the name it was made for.
+	ack := hs.hello.ServerName != "" && hs.resumed == nil
+	return hs.writeMsg(&wire.EncryptedExtensions{ALPN: hs.alpn, ServerNameAck: ack})
 }
 
 func (hs *serverHandshake) requestClientCert() bool { return hs.p.ClientAuth != NoClientCert }
