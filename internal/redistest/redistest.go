@@ -15,8 +15,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/holdfast-tls/holdfast/internal/testdaemon"
 )
 
 // TB is the part of testing.TB the helper uses.
@@ -40,15 +41,11 @@ type Options struct {
 
 // Server is a running (or stopped) redis-server.
 type Server struct {
-	t       TB
-	Port    int
-	Dir     string // working directory: dump.rdb, appendonly files, log
-	opts    Options
-	logFile string
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	t    TB
+	Port int
+	Dir  string // working directory: dump.rdb, appendonly files, log
+	opts Options
+	proc testdaemon.Proc
 }
 
 // startTimeout bounds how long a fresh server may take to answer PING.
@@ -63,13 +60,13 @@ func Start(t TB, opts Options) *Server {
 		t.Fatalf("redis-server is required (ci/test.sh installs it; or `apt-get install redis-server`): %v", err)
 	}
 	s := &Server{t: t, Dir: t.TempDir(), opts: opts}
-	s.logFile = filepath.Join(s.Dir, "redis.log")
+	s.proc.Name, s.proc.LogFile = "redis-server", filepath.Join(s.Dir, "redis.log")
 	s.Port = freePort(t)
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			if b, err := os.ReadFile(s.logFile); err == nil && len(b) > 0 {
-				t.Logf("redis-server log (last 4 KiB):\n%s", tail(b, 4096))
+			if b := s.proc.Log(4096); len(b) > 0 {
+				t.Logf("redis-server log (last 4 KiB):\n%s", b)
 			}
 		}
 	})
@@ -84,58 +81,20 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 // waits until it answers PING. Starting a running server does nothing.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		return
-	}
 	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
-		"--logfile", s.logFile, "--daemonize", "no", "--protected-mode", "yes", "--save", ""}
+		"--logfile", s.proc.LogFile, "--daemonize", "no", "--protected-mode", "yes", "--save", ""}
 	if s.opts.Persist {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
-	cmd := exec.Command("redis-server", args...)
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("redis-server: starting: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	s.cmd, s.exited = cmd, exited
-	deadline := time.Now().Add(startTimeout)
-	for {
-		err := ping(s.Addr())
-		if err == nil {
-			return
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(s.logFile)
-			s.cmd = nil
-			s.t.Fatalf("redis-server exited at start: %v\n%s", cmd.ProcessState, tail(b, 4096))
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on port %d did not answer PING within %v: %v", s.Port, startTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.proc.Start(s.t, exec.Command("redis-server", args...), func() error { return ping(s.Addr()) }, startTimeout)
 }
 
 // Stop kills the server (SIGKILL, like a crash) and waits for it to go.
 // With Persist every acknowledged write is already on disk. Stopping a
 // stopped server does nothing.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Kill()
-	<-s.exited
-	s.cmd = nil
-}
+func (s *Server) Stop() { s.proc.Stop() }
 
 // Files returns the contents of every file in the server's directory
 // (snapshots, append-only files and the log), by path: what a backup of
@@ -190,11 +149,4 @@ func freePort(t TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }

@@ -14,8 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/holdfast-tls/holdfast/internal/testdaemon"
 )
 
 // TB is the part of testing.TB the helper uses.
@@ -34,11 +35,7 @@ type TPM struct {
 	Port     int    // TPM command port (raw TPM 2.0 commands over TCP)
 	CtrlPort int    // control channel, Port+1
 	StateDir string // NVChip and friends; kept across Restart
-	logFile  string
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has been waited for
+	proc     testdaemon.Proc
 }
 
 // startTimeout bounds how long a fresh swtpm may take to answer.
@@ -53,7 +50,8 @@ func Start(t TB) *TPM {
 		t.Fatalf("swtpm is required (ci/test.sh installs it; or `apt-get install swtpm swtpm-tools`): %v", err)
 	}
 	dir := t.TempDir()
-	s := &TPM{t: t, StateDir: filepath.Join(dir, "state"), logFile: filepath.Join(dir, "swtpm.log")}
+	s := &TPM{t: t, StateDir: filepath.Join(dir, "state")}
+	s.proc.Name, s.proc.LogFile = "swtpm", filepath.Join(dir, "swtpm.log")
 	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
 		t.Fatalf("swtpm: %v", err)
 	}
@@ -62,7 +60,7 @@ func Start(t TB) *TPM {
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			if b, err := os.ReadFile(s.logFile); err == nil && len(b) > 0 {
+			if b := s.proc.Log(1 << 16); len(b) > 0 {
 				t.Logf("swtpm log:\n%s", b)
 			}
 		}
@@ -90,12 +88,7 @@ func (s *TPM) Env() []string {
 // under load the client under test may already be holding it.
 func (s *TPM) start(data bool) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd != nil {
-		s.t.Fatalf("swtpm: already running")
-	}
-	log, err := os.OpenFile(s.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	log, err := os.OpenFile(s.proc.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		s.t.Fatalf("swtpm: %v", err)
 	}
@@ -106,47 +99,18 @@ func (s *TPM) start(data bool) {
 		"--tpmstate", "dir="+s.StateDir,
 		"--flags", "not-need-init,startup-clear")
 	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("swtpm: starting: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	s.cmd, s.exited = cmd, exited
-	deadline := time.Now().Add(startTimeout)
-	for {
+	s.proc.Start(s.t, cmd, func() error {
 		err := pingCtrl("127.0.0.1:" + strconv.Itoa(s.CtrlPort))
 		if err == nil && data {
 			err = ping("127.0.0.1:" + strconv.Itoa(s.Port))
 		}
-		if err == nil {
-			return
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(s.logFile)
-			s.cmd = nil
-			s.t.Fatalf("swtpm exited at start: %v\n%s", cmd.ProcessState, b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("swtpm on port %d did not answer within %v: %v", s.Port, startTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	}, startTimeout)
 }
 
 // Stop kills swtpm (SIGKILL, like a crash) and waits for it to go. The
 // state directory stays for Restart. Stopping a stopped TPM does nothing.
-func (s *TPM) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Kill()
-	<-s.exited // the goroutine started in start reaps it
-	s.cmd = nil
-}
+func (s *TPM) Stop() { s.proc.Stop() }
 
 // Restart starts swtpm again on the same ports with the same state, as a
 // TPM that comes back after a crash (persistent objects kept, transient
