@@ -108,6 +108,12 @@ type Config struct {
 	// HandshakeTimeout bounds a handshake that runs without a context
 	// deadline (Read, Write or Handshake); zero means one minute.
 	HandshakeTimeout time.Duration
+	// AnnounceCAs makes a client send the subjects of RootCAs in the TLS
+	// 1.3 certificate_authorities extension (RFC 8446 §4.2.4), so that a
+	// server holding several chains for one name (a CA migration) sends
+	// one under a CA this client trusts. It costs the bytes of the names.
+	AnnounceCAs bool
+
 	// SessionTicketsDisabled stops a server from issuing and accepting
 	// session tickets (TLS 1.3 PSKs and TLS 1.2 RFC 5077 tickets).
 	SessionTicketsDisabled bool
@@ -171,6 +177,7 @@ func (c *Config) build() (*tls13.Params, error) {
 		NextProtos:         append([]string(nil), c.NextProtos...),
 		VerifyPeer:         c.VerifyPeerCertificate,
 		KeyLog:             c.KeyLogWriter,
+		AnnounceCAs:        c.AnnounceCAs,
 		KeyShares:          2,
 	}
 	if p.Rand == nil {
@@ -321,7 +328,21 @@ func resolveCertificate(c *Certificate, i int) (*tls13.Certificate, error) {
 	if !ok || !pub.Equal(leaf.PublicKey) {
 		return nil, fmt.Errorf("Config.Certificates[%d] (%s): %w", i, leaf.Subject, ErrKeyMismatch)
 	}
-	return &tls13.Certificate{Chain: c.Certificate, Leaf: leaf, Signer: c.PrivateKey}, nil
+	cert := &tls13.Certificate{Chain: c.Certificate, Leaf: leaf, Signer: c.PrivateKey}
+	for j, der := range c.Certificate {
+		x := leaf
+		if j > 0 {
+			var err error
+			if x, err = x509.ParseCertificate(der); err != nil {
+				return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: parsing chain certificate %d: %w", i, j, err)
+			}
+		}
+		if j > 0 {
+			cert.CANames = append(cert.CANames, x.RawSubject)
+		}
+		cert.CANames = append(cert.CANames, x.RawIssuer)
+	}
+	return cert, nil
 }
 
 // CipherSuiteName returns the IANA name of a cipher suite, or its number

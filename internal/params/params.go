@@ -15,6 +15,23 @@ type Certificate struct {
 	Chain  [][]byte          // DER, leaf first
 	Leaf   *x509.Certificate // parsed Chain[0]
 	Signer crypto.Signer     // the leaf's private key, in a backend
+	// CANames are the DER subjects and issuers of every certificate in
+	// the chain: the CAs a client may name (certificate_authorities,
+	// RFC 8446 §4.2.4) to get this chain rather than another.
+	CANames [][]byte
+}
+
+// IssuedUnder reports whether the chain runs through a CA whose DER name
+// is in names.
+func (c *Certificate) IssuedUnder(names [][]byte) bool {
+	for _, n := range names {
+		for _, m := range c.CANames {
+			if string(n) == string(m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ClientAuth is the server's policy for client certificates.
@@ -92,6 +109,10 @@ type Params struct {
 	ClientSessions session.ClientStore
 	// SessionIDs is a TLS 1.2 server's session-ID cache; nil disables it.
 	SessionIDs *session.IDCache
+	// AnnounceCAs makes a client name the CAs it trusts (the subjects of
+	// Roots) in certificate_authorities, so that a server with several
+	// chains sends one this client can verify.
+	AnnounceCAs bool
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

@@ -128,6 +128,10 @@ func (hs *clientHandshake) sendClientHello() error {
 		SignatureAlgorithms: fromSchemes(sigscheme.Supported13()),
 		ALPN:                hs.p.NextProtos,
 	}
+	if hs.p.AnnounceCAs && hs.p.Roots != nil {
+		//lint:ignore SA1019 Subjects is only unreliable for the system pool; Roots here is the caller's own pool.
+		ch.CertificateAuthorities = hs.p.Roots.Subjects()
+	}
 	for _, g := range hs.p.Groups {
 		if offer13 || g != kex.X25519MLKEM768 {
 			ch.SupportedGroups = append(ch.SupportedGroups, uint16(g))

@@ -220,6 +220,20 @@ func (hs *serverHandshake) pickCertificate() error {
 			candidates = named
 		}
 	}
+	// A client that names the CAs it trusts (RFC 8446 §4.2.4) gets a chain
+	// under one of them first: a CA migration serves old and new chains
+	// side by side. Without a match the configured order stands.
+	if len(ch.CertificateAuthorities) > 0 {
+		var under, rest []*Certificate
+		for _, c := range candidates {
+			if c.IssuedUnder(ch.CertificateAuthorities) {
+				under = append(under, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		candidates = append(under, rest...)
+	}
 	peer := toSchemes(ch.SignatureAlgorithms)
 	var firstErr error
 	for _, c := range candidates {
