@@ -114,6 +114,12 @@ type Config struct {
 	// one under a CA this client trusts. It costs the bytes of the names.
 	AnnounceCAs bool
 
+	// DisableCertificateCompression stops a client offering, and a server
+	// using, TLS 1.3 certificate compression (RFC 8879, zlib). It is on by
+	// default: certificates are public, and a decompressed chain is
+	// bounded like any handshake message.
+	DisableCertificateCompression bool
+
 	// SessionTicketsDisabled stops a server from issuing and accepting
 	// session tickets (TLS 1.3 PSKs and TLS 1.2 RFC 5077 tickets).
 	SessionTicketsDisabled bool
@@ -178,6 +184,7 @@ func (c *Config) build() (*tls13.Params, error) {
 		VerifyPeer:         c.VerifyPeerCertificate,
 		KeyLog:             c.KeyLogWriter,
 		AnnounceCAs:        c.AnnounceCAs,
+		CertCompressionOff: c.DisableCertificateCompression,
 		KeyShares:          2,
 	}
 	if p.Rand == nil {

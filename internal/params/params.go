@@ -113,6 +113,9 @@ type Params struct {
 	// Roots) in certificate_authorities, so that a server with several
 	// chains sends one this client can verify.
 	AnnounceCAs bool
+	// CertCompressionOff stops a client offering, and a server using,
+	// certificate compression (RFC 8879).
+	CertCompressionOff bool
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

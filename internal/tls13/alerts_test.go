@@ -193,7 +193,23 @@ func TestAlertsForBadPeers(t *testing.T) {
 			toClient: rewrite(wire.TypeEncryptedExtensions, remarshal(t, wire.ParseEncryptedExtensions, func(ee *wire.EncryptedExtensions) {
 				ee.Unknown = append(ee.Unknown, wire.Extension{Type: 0xfafa})
 			}))},
-		{name: "Certificate missing", side: "client", want: alert.UnexpectedMessage, toClient: drop(wire.TypeCertificate)},
+		{name: "Certificate missing", side: "client", want: alert.UnexpectedMessage, toClient: drop(wire.TypeCompressedCert)},
+		{name: "CompressedCertificate corrupt", side: "client", want: alert.BadCertificate,
+			toClient: rewrite(wire.TypeCompressedCert, remarshal(t, wire.ParseCompressedCertificate, func(cc *wire.CompressedCertificate) {
+				cc.Compressed[len(cc.Compressed)/2] ^= 0x40
+			}))},
+		{name: "CompressedCertificate bomb", side: "client", want: alert.BadCertificate,
+			toClient: rewrite(wire.TypeCompressedCert, remarshal(t, wire.ParseCompressedCertificate, func(cc *wire.CompressedCertificate) {
+				cc.UncompressedLength = 1<<24 - 1
+			}))},
+		{name: "CompressedCertificate length lies", side: "client", want: alert.BadCertificate,
+			toClient: rewrite(wire.TypeCompressedCert, remarshal(t, wire.ParseCompressedCertificate, func(cc *wire.CompressedCertificate) {
+				cc.UncompressedLength--
+			}))},
+		{name: "CompressedCertificate with an unoffered algorithm", side: "client", want: alert.IllegalParameter,
+			toClient: rewrite(wire.TypeCompressedCert, remarshal(t, wire.ParseCompressedCertificate, func(cc *wire.CompressedCertificate) {
+				cc.Algorithm = wire.CertCompressionBrotli
+			}))},
 		{name: "CertificateVerify signature tampered", side: "client", want: alert.DecryptError, toClient: rewrite(wire.TypeCertificateVerify, flip)},
 		{name: "CertificateVerify with an unoffered scheme", side: "client", want: alert.IllegalParameter,
 			toClient: rewrite(wire.TypeCertificateVerify, remarshal(t, wire.ParseCertificateVerify, func(cv *wire.CertificateVerify) { cv.Algorithm = 0x0201 }))},

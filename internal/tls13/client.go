@@ -128,6 +128,9 @@ func (hs *clientHandshake) sendClientHello() error {
 		SignatureAlgorithms: fromSchemes(sigscheme.Supported13()),
 		ALPN:                hs.p.NextProtos,
 	}
+	if offer13 && !hs.p.CertCompressionOff {
+		ch.CertCompression = SupportedCertCompression
+	}
 	if hs.p.AnnounceCAs && hs.p.Roots != nil {
 		//lint:ignore SA1019 Subjects is only unreliable for the system pool; Roots here is the caller's own pool.
 		ch.CertificateAuthorities = hs.p.Roots.Subjects()
@@ -405,6 +408,18 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 			return err
 		}
 	}
+	// The transcript holds the message as sent: the CompressedCertificate
+	// when the server compressed (RFC 8879 §4).
+	sent := msg
+	if len(msg) > 0 && msg[0] == wire.TypeCompressedCert && len(hs.hello.CertCompression) > 0 {
+		cc, err := wire.ParseCompressedCertificate(msg)
+		if err != nil {
+			return fmt.Errorf("parsing CompressedCertificate: %w", err)
+		}
+		if msg, err = decompressCertificate(cc, hs.hello.CertCompression); err != nil {
+			return err
+		}
+	}
 	if len(msg) == 0 || msg[0] != wire.TypeCertificate {
 		return unexpected("Certificate", msg)
 	}
@@ -418,7 +433,7 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	if len(cm.Entries) == 0 {
 		return fmt.Errorf("server sent no certificate: %w", alert.ErrDecode)
 	}
-	hs.transcript.add(cm.Raw)
+	hs.transcript.add(sent)
 	raw := make([][]byte, len(cm.Entries))
 	for i, e := range cm.Entries {
 		raw[i] = e.Data

@@ -421,6 +421,21 @@ func (hs *serverHandshake) sendCertificate() error {
 	for _, der := range hs.cert.Chain {
 		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
 	}
+	// RFC 8879: compressed with the first algorithm the client offers
+	// that Holdfast has.
+	for _, alg := range hs.hello.CertCompression {
+		if !hs.p.CertCompressionOff && slices.Contains(SupportedCertCompression, alg) {
+			raw, err := msg.Marshal()
+			if err != nil {
+				return err
+			}
+			cc, err := compressCertificate(alg, raw)
+			if err != nil {
+				return err
+			}
+			return hs.writeMsg(cc)
+		}
+	}
 	return hs.writeMsg(msg)
 }
 

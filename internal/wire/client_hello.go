@@ -54,6 +54,9 @@ type ClientHello struct {
 	Cookie                 []byte
 	PSKModes               []uint8 // psk_key_exchange_modes
 	CertificateAuthorities [][]byte
+	// CertCompression lists the certificate compression algorithms the
+	// client accepts (compress_certificate, RFC 8879 §3).
+	CertCompression []uint16
 
 	HasKeyShare bool // key_share present, even with no shares (asking for a HelloRetryRequest)
 	KeyShares   []KeyShare
@@ -200,6 +203,10 @@ func (m *ClientHello) readExtension(typ uint16, body *cryptobyte.String) error {
 		if m.CertificateAuthorities, ok = readNames(body); !ok {
 			return bad("certificate_authorities")
 		}
+	case ExtCompressCertificate:
+		if m.CertCompression, ok = readCompressionAlgs(body); !ok {
+			return bad("compress_certificate")
+		}
 	case ExtKeyShare:
 		m.HasKeyShare = true
 		if m.KeyShares, ok = readKeyShares(body); !ok {
@@ -325,7 +332,7 @@ func clientHelloField(t uint16) bool {
 		ExtEncryptThenMAC, ExtExtendedMasterSecret, ExtSessionTicket,
 		ExtSupportedVersions, ExtCookie, ExtPSKKeyExchangeModes,
 		ExtCertificateAuthorities, ExtKeyShare, ExtEarlyData,
-		ExtRenegotiationInfo, ExtPreSharedKey:
+		ExtRenegotiationInfo, ExtPreSharedKey, ExtCompressCertificate:
 		return true
 	}
 	return false
@@ -412,6 +419,9 @@ func (m *ClientHello) build(b *cryptobyte.Builder) {
 	}
 	if len(m.CertificateAuthorities) > 0 {
 		s.add(ExtCertificateAuthorities, func(b *cryptobyte.Builder) { addNames(b, m.CertificateAuthorities) })
+	}
+	if len(m.CertCompression) > 0 {
+		s.add(ExtCompressCertificate, func(b *cryptobyte.Builder) { addCompressionAlgs(b, m.CertCompression) })
 	}
 	if m.HasKeyShare || len(m.KeyShares) > 0 {
 		s.add(ExtKeyShare, func(b *cryptobyte.Builder) {

@@ -18,6 +18,7 @@ const (
 	ExtPadding                 uint16 = 21 // RFC 7685
 	ExtEncryptThenMAC          uint16 = 22 // RFC 7366
 	ExtExtendedMasterSecret    uint16 = 23 // RFC 7627
+	ExtCompressCertificate     uint16 = 27 // RFC 8879
 	ExtRecordSizeLimit         uint16 = 28 // RFC 8449
 	ExtSessionTicket           uint16 = 35 // RFC 5077
 	ExtPreSharedKey            uint16 = 41 // RFC 8446 §4.2.11

@@ -23,6 +23,7 @@ const (
 	TypeClientKeyExchange   uint8 = 16
 	TypeFinished            uint8 = 20
 	TypeKeyUpdate           uint8 = 24
+	TypeCompressedCert      uint8 = 25 // RFC 8879
 	TypeMessageHash         uint8 = 254
 )
 
