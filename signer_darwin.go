@@ -14,7 +14,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -570,30 +569,9 @@ func (k *keychainKey) SignContext(ctx context.Context, _ io.Reader, digest []byt
 // gives random bytes of that length and no error, chosen in constant time
 // after the call, as crypto/rsa does. OAEP is not supported.
 func (k keychainRSAKey) Decrypt(rnd io.Reader, ciphertext []byte, opts crypto.DecrypterOpts) ([]byte, error) {
-	var sessionLen int
-	switch o := opts.(type) {
-	case nil:
-	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
-	case *rsa.PKCS1v15DecryptOptions:
-		if o != nil {
-			sessionLen = o.SessionKeyLen
-		}
-	default:
-		return nil, fmt.Errorf("signer: %s: decryption options %T are not supported (only PKCS #1 v1.5)", k.uri, opts)
-	}
-	size := k.public.(*rsa.PublicKey).Size()
-	if sessionLen < 0 || sessionLen > size-11 {
-		return nil, fmt.Errorf("signer: %s: session key length %d does not fit a %d-byte RSA block", k.uri, sessionLen, size)
-	}
-	var fallback []byte
-	if sessionLen > 0 {
-		if rnd == nil {
-			rnd = rand.Reader
-		}
-		fallback = make([]byte, sessionLen)
-		if _, err := io.ReadFull(rnd, fallback); err != nil {
-			return nil, fmt.Errorf("signer: %s: reading randomness: %w", k.uri, err)
-		}
+	sessionLen, fallback, err := pkcs1DecryptPlan(k.uri, k.public.(*rsa.PublicKey).Size(), rnd, opts)
+	if err != nil {
+		return nil, err
 	}
 	k.mu.RLock()
 	defer k.mu.RUnlock()

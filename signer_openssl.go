@@ -277,7 +277,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -638,34 +637,16 @@ var emptyInput byte
 // crypto/rsa does, chosen in constant time inside the C call; otherwise a
 // bad ciphertext is an error. OAEP is not supported.
 func (k opensslRSAKey) Decrypt(rnd io.Reader, ciphertext []byte, opts crypto.DecrypterOpts) ([]byte, error) {
-	var sessionLen int
-	switch o := opts.(type) {
-	case nil:
-	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
-	case *rsa.PKCS1v15DecryptOptions:
-		if o != nil {
-			sessionLen = o.SessionKeyLen
-		}
-	default:
-		return nil, fmt.Errorf("signer: %s: decryption options %T are not supported (only PKCS #1 v1.5)", k.uri, opts)
-	}
-	if sessionLen < 0 || sessionLen > k.maxOut-11 {
-		return nil, fmt.Errorf("signer: %s: session key length %d does not fit a %d-byte RSA block", k.uri, sessionLen, k.maxOut)
-	}
 	if len(ciphertext) == 0 {
 		return nil, fmt.Errorf("signer: %s: empty ciphertext", k.uri)
 	}
-	var fallback []byte
+	_, fallback, err := pkcs1DecryptPlan(k.uri, k.maxOut, rnd, opts)
+	if err != nil {
+		return nil, err
+	}
 	var cfb *C.uchar
-	if sessionLen > 0 {
-		if rnd == nil {
-			rnd = rand.Reader
-		}
-		fallback = make([]byte, sessionLen)
+	if fallback != nil {
 		defer clear(fallback)
-		if _, err := io.ReadFull(rnd, fallback); err != nil {
-			return nil, fmt.Errorf("signer: %s: reading randomness: %w", k.uri, err)
-		}
 		cfb = cBytes(fallback)
 	}
 	k.mu.RLock()

@@ -12,9 +12,11 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/holdfast-tls/holdfast/signer"
 )
@@ -120,4 +122,37 @@ func nilOpts(opts crypto.SignerOpts) bool {
 		return o == nil
 	}
 	return false
+}
+
+// pkcs1DecryptPlan reads the options of an RSA PKCS #1 v1.5 decryption
+// for the OS key-store backends: the session key length (0 for a plain
+// decryption, where a bad ciphertext is an error) and, when it is set, the
+// random bytes to return instead of a bad ciphertext's plaintext, as
+// crypto/rsa does for TLS 1.2 key transport. blockSize is the RSA modulus
+// size in bytes. The caller clears fallback when done.
+func pkcs1DecryptPlan(uri string, blockSize int, rnd io.Reader, opts crypto.DecrypterOpts) (sessionLen int, fallback []byte, err error) {
+	switch o := opts.(type) {
+	case nil:
+	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
+	case *rsa.PKCS1v15DecryptOptions:
+		if o != nil {
+			sessionLen = o.SessionKeyLen
+		}
+	default:
+		return 0, nil, fmt.Errorf("signer: %s: decryption options %T are not supported (only PKCS #1 v1.5)", uri, opts)
+	}
+	if sessionLen < 0 || sessionLen > blockSize-11 {
+		return 0, nil, fmt.Errorf("signer: %s: session key length %d does not fit a %d-byte RSA block", uri, sessionLen, blockSize)
+	}
+	if sessionLen == 0 {
+		return 0, nil, nil
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	fallback = make([]byte, sessionLen)
+	if _, err := io.ReadFull(rnd, fallback); err != nil {
+		return 0, nil, fmt.Errorf("signer: %s: reading randomness: %w", uri, err)
+	}
+	return sessionLen, fallback, nil
 }
