@@ -26,4 +26,7 @@ const (
 	AlertDecodeError           = alert.DecodeError
 	AlertDecryptError          = alert.DecryptError
 	AlertNoRenegotiation       = alert.NoRenegotiation
+	// AlertBadCertificateStatusResponse: Config.VerifyOCSPResponse
+	// refused the server's stapled OCSP response (RFC 6066 §8).
+	AlertBadCertificateStatusResponse = alert.BadCertificateStatusResponse
 )

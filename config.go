@@ -1,6 +1,7 @@
 package holdfast
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -8,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/tls13"
 	"github.com/holdfast-tls/holdfast/tickets"
@@ -62,6 +65,13 @@ type Certificate struct {
 	Certificate [][]byte          // DER, leaf first
 	PrivateKey  crypto.Signer     // the leaf's key, kept in its backend
 	Leaf        *x509.Certificate // parsed Certificate[0]; filled in if nil
+	// OCSPStaple is a DER OCSP response for the leaf (RFC 6960), sent to
+	// a client that asks for one: in TLS 1.3 in the leaf's
+	// CertificateEntry (RFC 8446 §4.4.2.1), in TLS 1.2 as the
+	// CertificateStatus message (RFC 6066 §8). Holdfast sends it as
+	// given; refreshing it before it expires is the application's job
+	// (a Config is frozen once used: give new connections a new Config).
+	OCSPStaple []byte
 }
 
 // Config configures a client or server. Field names follow crypto/tls. A
@@ -95,6 +105,18 @@ type Config struct {
 	// CurvePreferences lists key-exchange groups in preference order; nil
 	// means X25519MLKEM768, X25519, P-256, P-384.
 	CurvePreferences []CurveID
+	// VerifySignatureSchemes lists the TLS SignatureScheme code points
+	// (RFC 8446 §4.2.3; constants in package signer) this endpoint
+	// accepts in the peer's handshake signatures, in preference order. A
+	// client offers them in signature_algorithms and a server in its
+	// CertificateRequest, each less those the version forbids (PKCS #1
+	// v1.5 in TLS 1.3); a peer signature with any other scheme fails the
+	// handshake with illegal_parameter. Nil means every scheme Holdfast
+	// verifies: ECDSA on P-256, P-384 and P-521, Ed25519, RSA-PSS and, in
+	// TLS 1.2, PKCS #1 v1.5 with SHA-256 or better. SHA-1 is never
+	// accepted (RFC 9155). It does not govern certificate chain
+	// signatures, which crypto/x509 checks.
+	VerifySignatureSchemes []uint16
 	// VerifyPeerCertificate, if set, is called after normal verification
 	// with the peer's raw chain and the verified chains.
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
@@ -109,16 +131,47 @@ type Config struct {
 	// deadline (Read, Write or Handshake); zero means one minute.
 	HandshakeTimeout time.Duration
 	// AnnounceCAs makes a client send the subjects of RootCAs in the TLS
-	// 1.3 certificate_authorities extension (RFC 8446 §4.2.4), so that a
-	// server holding several chains for one name (a CA migration) sends
-	// one under a CA this client trusts. It costs the bytes of the names.
+	// 1.3 certificate_authorities extension (RFC 8446 §4.2.4), and, when
+	// it offers TLS 1.2, AnnouncedRoots in trusted_ca_keys (RFC 6066 §6),
+	// so that a server holding several chains for one name (a CA
+	// migration) sends one under a CA this client trusts. Per root it
+	// costs its DER name in each extension, plus 24 bytes in
+	// trusted_ca_keys (the name's type and length, the key hash entry).
 	AnnounceCAs bool
+	// AnnouncedRoots are the root certificates a client with AnnounceCAs
+	// names in TLS 1.2 trusted_ca_keys, each by name (x509_name) and key
+	// hash (key_sha1_hash): together they identify one version of a CA,
+	// so a re-keyed root that kept its name is told from the old one. List
+	// the roots of RootCAs here, since an x509.CertPool does not give its
+	// certificates back; nil means the subjects of RootCAs, by name only.
+	AnnouncedRoots []*x509.Certificate
 
 	// DisableCertificateCompression stops a client offering, and a server
 	// using, TLS 1.3 certificate compression (RFC 8879, zlib). It is on by
 	// default: certificates are public, and a decompressed chain is
 	// bounded like any handshake message.
 	DisableCertificateCompression bool
+
+	// DisableOCSPStapling stops a client asking for, and a server
+	// sending, a stapled OCSP response (status_request, RFC 6066 §8).
+	// Stapling is on by default, as in crypto/tls: a client asks in
+	// every ClientHello and reports the answer in
+	// ConnectionState.OCSPResponse without judging it (VerifyOCSPResponse
+	// is where an application does); a server staples a certificate's
+	// OCSPStaple when the client asks. Asking costs 9 bytes; the answer,
+	// when the server has one, typically 1 to 2 KB.
+	DisableOCSPStapling bool
+	// VerifyOCSPResponse, if set, is called on a client that asked for a
+	// stapled OCSP response, in every full handshake, once the server's
+	// chain has passed verification (and VerifyPeerCertificate): response
+	// is what the server stapled, nil if nothing; peerCertificates is the
+	// server's chain, leaf first, as ConnectionState.PeerCertificates
+	// will be. An error fails the handshake with
+	// bad_certificate_status_response (RFC 6066 §8). Use it to check the
+	// response (golang.org/x/crypto/ocsp.ParseResponseForCert) or to
+	// require one (OCSP Must-Staple, RFC 7633). A resumed handshake
+	// carries no response and does not call it.
+	VerifyOCSPResponse func(response []byte, peerCertificates []*x509.Certificate) error
 
 	// SessionTicketsDisabled stops a server from issuing and accepting
 	// session tickets (TLS 1.3 PSKs and TLS 1.2 RFC 5077 tickets).
@@ -185,7 +238,18 @@ func (c *Config) build() (*tls13.Params, error) {
 		KeyLog:             c.KeyLogWriter,
 		AnnounceCAs:        c.AnnounceCAs,
 		CertCompressionOff: c.DisableCertificateCompression,
+		OCSPStaplingOff:    c.DisableOCSPStapling,
+		VerifyOCSP:         c.VerifyOCSPResponse,
 		KeyShares:          2,
+	}
+	if len(c.AnnouncedRoots) > 0 && !c.AnnounceCAs {
+		return nil, errors.New("holdfast: Config.AnnouncedRoots is set but AnnounceCAs is not: set AnnounceCAs to announce them")
+	}
+	if c.AnnounceCAs {
+		var err error
+		if p.AnnouncedCAs, err = params.AnnouncedCAs(c.AnnouncedRoots, c.RootCAs); err != nil {
+			return nil, fmt.Errorf("holdfast: Config.AnnouncedRoots%w", err)
+		}
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Reader
@@ -210,6 +274,12 @@ func (c *Config) build() (*tls13.Params, error) {
 	}
 	if c.ClientAuth < NoClientCert || c.ClientAuth > RequireAndVerifyClientCert {
 		return nil, fmt.Errorf("holdfast: Config.ClientAuth %d is not a ClientAuthType", c.ClientAuth)
+	}
+	for _, s := range c.VerifySignatureSchemes {
+		if !slices.Contains(sigscheme.Supported12(), sigscheme.Scheme(s)) {
+			return nil, fmt.Errorf("holdfast: Config.VerifySignatureSchemes entry %#04x is not a scheme Holdfast verifies", s)
+		}
+		p.VerifyPrefs = append(p.VerifyPrefs, sigscheme.Scheme(s))
 	}
 	for _, proto := range c.NextProtos {
 		if proto == "" || len(proto) > 255 {
@@ -335,20 +405,11 @@ func resolveCertificate(c *Certificate, i int) (*tls13.Certificate, error) {
 	if !ok || !pub.Equal(leaf.PublicKey) {
 		return nil, fmt.Errorf("Config.Certificates[%d] (%s): %w", i, leaf.Subject, ErrKeyMismatch)
 	}
-	cert := &tls13.Certificate{Chain: c.Certificate, Leaf: leaf, Signer: c.PrivateKey}
-	for j, der := range c.Certificate {
-		x := leaf
-		if j > 0 {
-			var err error
-			if x, err = x509.ParseCertificate(der); err != nil {
-				return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: parsing chain certificate %d: %w", i, j, err)
-			}
-		}
-		if j > 0 {
-			cert.CANames = append(cert.CANames, x.RawSubject)
-		}
-		cert.CANames = append(cert.CANames, x.RawIssuer)
+	cert, err := params.NewCertificate(c.Certificate, leaf, c.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: %w", i, err)
 	}
+	cert.OCSPStaple = bytes.Clone(c.OCSPStaple)
 	return cert, nil
 }
 

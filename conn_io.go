@@ -408,6 +408,33 @@ type ConnectionState struct {
 	VerifiedChains     [][]*x509.Certificate
 	DidHelloRetry      bool
 	DidResume          bool // the handshake resumed a session
+
+	// PeerSignatureScheme is the TLS SignatureScheme code point (RFC 8446
+	// §4.2.3; the constants are in package signer) with which the peer
+	// proved it holds its certificate's key, or 0 if it signed nothing:
+	//
+	//   - TLS 1.3, client: the server's CertificateVerify (RFC 8446 §4.4.3).
+	//   - TLS 1.3, server: the client's CertificateVerify; 0 without a
+	//     client certificate.
+	//   - TLS 1.2, client: the server's ServerKeyExchange signature (RFC
+	//     5246 §7.4.3); 0 for RSA key transport suites, where the server
+	//     signs nothing.
+	//   - TLS 1.2, server: the client's CertificateVerify (RFC 5246
+	//     §7.4.8); 0 without a client certificate.
+	//
+	// A resumed handshake signs nothing: it reports the scheme of the
+	// handshake that made the session, as PeerCertificates reports that
+	// handshake's chain.
+	PeerSignatureScheme uint16
+
+	// OCSPResponse is, on a client, the DER OCSP response the server
+	// stapled to its certificate (RFC 6066 §8 in TLS 1.2, RFC 8446
+	// §4.4.2.1 in TLS 1.3), or nil if it stapled none. Holdfast does not
+	// check it: whether it is signed by the issuer, current and "good" is
+	// the application's to judge (golang.org/x/crypto/ocsp parses it). A
+	// resumed handshake reports the response of the handshake that made
+	// the session. Always nil on a server.
+	OCSPResponse []byte
 }
 
 // ConnectionState returns the connection's negotiated parameters.
@@ -429,6 +456,9 @@ func (c *Conn) ConnectionState() ConnectionState {
 			PeerCertificates:   st.PeerCertificates,
 			VerifiedChains:     st.VerifiedChains,
 			DidResume:          st.DidResume,
+
+			PeerSignatureScheme: uint16(st.PeerScheme),
+			OCSPResponse:        st.OCSPResponse,
 		}
 	case c.state != nil:
 		st := c.state
@@ -443,6 +473,9 @@ func (c *Conn) ConnectionState() ConnectionState {
 			VerifiedChains:     st.VerifiedChains,
 			DidHelloRetry:      st.DidHRR,
 			DidResume:          st.DidResume,
+
+			PeerSignatureScheme: uint16(st.PeerScheme),
+			OCSPResponse:        st.OCSPResponse,
 		}
 	}
 	return ConnectionState{}

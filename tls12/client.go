@@ -109,8 +109,11 @@ func (hs *clientHandshake) processServerHello() error {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
 	}
 	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC ||
-		sh.ServerNameAck && hs.hello.ServerName == "" {
+		sh.ServerNameAck && hs.hello.ServerName == "" || sh.TrustedCAKeysAck && !hs.hello.HasTrustedCAKeys {
 		return fmt.Errorf("ServerHello carries an extension the client did not offer: %w", alert.ErrUnsupportedExtension)
+	}
+	if err := hs.checkStatusAck(); err != nil {
+		return err
 	}
 	if sh.EncryptThenMAC && s.AEAD != 0 {
 		return fmt.Errorf("encrypt_then_mac with the AEAD suite %v (RFC 7366 §2): %w", s, alert.ErrIllegalParameter)
@@ -168,6 +171,12 @@ func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
 			return fmt.Errorf("%v with an RSA certificate key: %w", hs.suite, alert.ErrUnsupportedCert)
 		}
 	}
+	if err := hs.readCertificateStatus(ctx); err != nil {
+		return err
+	}
+	if err := hs.p.CheckOCSP(hs.state.OCSPResponse, certs); err != nil {
+		return err
+	}
 	if hs.suite.KX != RSA {
 		if err := hs.readServerKeyExchange(ctx); err != nil {
 			return err
@@ -216,7 +225,7 @@ func (hs *clientHandshake) readServerKeyExchange(ctx context.Context) error {
 		return err
 	}
 	signed := slices.Concat(hs.hello.Random[:], hs.server.Random[:], ske.Params)
-	if err := sigscheme.Verify(sigscheme.VersionTLS12, sigscheme.Supported12(), pub, sigscheme.Scheme(ske.Algorithm), signed, ske.Signature); err != nil {
+	if err := sigscheme.Verify(sigscheme.VersionTLS12, hs.p.Verifiable(sigscheme.VersionTLS12), pub, sigscheme.Scheme(ske.Algorithm), signed, ske.Signature); err != nil {
 		return fmt.Errorf("ServerKeyExchange: %w", err)
 	}
 	priv, err := kex.Generate(g)
@@ -228,6 +237,7 @@ func (hs *clientHandshake) readServerKeyExchange(ctx context.Context) error {
 		return err
 	}
 	hs.group, hs.state.Group = g, g
+	hs.state.PeerScheme = sigscheme.Scheme(ske.Algorithm)
 	hs.ecdhPublic = priv.Public()
 	return nil
 }

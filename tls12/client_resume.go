@@ -9,6 +9,7 @@ import (
 
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/session"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 )
 
@@ -46,6 +47,8 @@ func (hs *clientHandshake) resume(ctx context.Context) error {
 		}
 		hs.state.PeerCertificates = append(hs.state.PeerCertificates, c)
 	}
+	hs.state.PeerScheme = sigscheme.Scheme(hs.offered.PeerScheme)
+	hs.state.OCSPResponse = hs.offered.OCSPResponse
 	kb, err := deriveKeyBlock(hs.suite, hs.master, hs.hello.Random[:], hs.server.Random[:])
 	if err != nil {
 		return err
@@ -101,7 +104,7 @@ func (hs *clientHandshake) storeSession() error {
 	if hs.p.ClientSessions == nil {
 		return nil
 	}
-	t := &session.ClientTicket{SessionID: append([]byte(nil), hs.server.SessionID...)}
+	t := &session.ClientTicket{SessionID: append([]byte(nil), hs.server.SessionID...), OCSPResponse: hs.state.OCSPResponse}
 	lifetime := hs.p.TicketLifetime
 	switch {
 	case hs.newTicket != nil && len(hs.newTicket.Ticket) > 0:
@@ -123,7 +126,7 @@ func (hs *clientHandshake) storeSession() error {
 		return err
 	}
 	t.State = session.State{Version: 0x0303, Suite: hs.suite.ID, Created: hs.p.Time(), Lifetime: uint32(lifetime / time.Second),
-		ExtendedMS: true, EtM: hs.etm, ServerName: hs.p.ServerName, ALPN: hs.state.ALPN, Secret: secret}
+		ExtendedMS: true, EtM: hs.etm, ServerName: hs.p.ServerName, ALPN: hs.state.ALPN, PeerScheme: uint16(hs.state.PeerScheme), Secret: secret}
 	for _, c := range hs.state.PeerCertificates {
 		t.PeerCerts = append(t.PeerCerts, c.Raw)
 	}

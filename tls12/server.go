@@ -44,6 +44,7 @@ type serverHandshake struct {
 	random      [32]byte
 	secureReneg bool
 	etm         bool // encrypt_then_mac negotiated (CBC suites only)
+	trustedCA   bool // the chain is under a CA the client's trusted_ca_keys names
 
 	resumed     bool
 	issueTicket bool   // an RFC 5077 ticket ends the full handshake
@@ -130,32 +131,46 @@ func (hs *serverHandshake) processClientHello() error {
 	return hs.pickALPN()
 }
 
-// pickSuite chooses, in the server's order, the first suite the client
-// offers that a configured certificate and a common group can serve.
+// pickSuite chooses the suite the client offers and a configured
+// certificate and a common group can serve. The certificate comes first:
+// one for the requested server name, then one under a CA the client
+// names in trusted_ca_keys; among equally good certificates, the first
+// suite in the server's order wins.
 func (hs *serverHandshake) pickSuite() error {
 	ch := hs.hello
 	pointsOK := len(ch.ECPointFormats) == 0 || slices.Contains(ch.ECPointFormats, 0)
+	ranked := hs.rankCertificates()
+	var best *candidate
 	for _, id := range hs.p.Suites12 {
 		s, ok := SuiteByID(id)
 		if !ok || !slices.Contains(ch.CipherSuites, id) {
 			continue
 		}
+		var g kex.Group
 		if s.KX != RSA {
 			if !pointsOK {
 				continue
 			}
-			g, ok := hs.commonGroup()
-			if !ok {
+			if g, ok = hs.commonGroup(); !ok {
 				continue
 			}
-			hs.group = g
 		}
-		if cert, scheme, ok := hs.pickCertificate(s.KX); ok {
-			hs.suite, hs.cert, hs.scheme = s, cert, scheme
-			return nil
+		c, scheme, ok := hs.pickCertificate(s.KX, ranked)
+		if ok && (best == nil || c.rank() > best.rank()) {
+			best = c
+			hs.suite, hs.cert, hs.scheme, hs.group = s, c.cert, scheme, g
+			if c.rank() == ranked[0].rank() {
+				break // no suite can do better
+			}
 		}
 	}
-	return fmt.Errorf("no TLS 1.2 cipher suite in common with a usable certificate and group (client offered %#04x): %w", ch.CipherSuites, alert.ErrHandshakeFailure)
+	if best == nil {
+		return fmt.Errorf("no TLS 1.2 cipher suite in common with a usable certificate and group (client offered %#04x): %w", ch.CipherSuites, alert.ErrHandshakeFailure)
+	}
+	// RFC 6066 §6: the server acknowledges trusted_ca_keys when the list
+	// guided its choice, here when the chain is under a CA it names.
+	hs.trustedCA = best.trust > caUnnamed
+	return nil
 }
 
 // commonGroup is the server's most preferred classical group the client
@@ -169,23 +184,16 @@ func (hs *serverHandshake) commonGroup() (kex.Group, bool) {
 	return 0, false
 }
 
-// pickCertificate finds a certificate whose key suits the key exchange
-// (preferring one for the requested server name) and, for ECDHE, a scheme
-// to sign the ServerKeyExchange with.
-func (hs *serverHandshake) pickCertificate(kx KeyExchange) (*params.Certificate, sigscheme.Scheme, bool) {
-	var named, rest []*params.Certificate
-	for _, c := range hs.p.Certificates {
-		if c.Leaf != nil && hs.hello.ServerName != "" && c.Leaf.VerifyHostname(hs.hello.ServerName) == nil {
-			named = append(named, c)
-		} else {
-			rest = append(rest, c)
-		}
-	}
+// pickCertificate finds the best ranked certificate whose key suits the
+// key exchange and, for ECDHE, a scheme to sign the ServerKeyExchange
+// with.
+func (hs *serverHandshake) pickCertificate(kx KeyExchange, ranked []candidate) (*candidate, sigscheme.Scheme, bool) {
 	peer := make([]sigscheme.Scheme, len(hs.hello.SignatureAlgorithms))
 	for i, v := range hs.hello.SignatureAlgorithms {
 		peer[i] = sigscheme.Scheme(v)
 	}
-	for _, c := range append(named, rest...) {
+	for i := range ranked {
+		c := ranked[i].cert
 		if !keyUsageAllows(c.Leaf, kx) {
 			continue
 		}
@@ -202,7 +210,7 @@ func (hs *serverHandshake) pickCertificate(kx KeyExchange) (*params.Certificate,
 				if _, ok := c.Signer.(crypto.Decrypter); !ok {
 					continue
 				}
-				return c, 0, true
+				return &ranked[i], 0, true
 			}
 		default:
 			_ = pub
@@ -210,7 +218,7 @@ func (hs *serverHandshake) pickCertificate(kx KeyExchange) (*params.Certificate,
 		}
 		scheme, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS12))
 		if err == nil {
-			return c, scheme, true
+			return &ranked[i], scheme, true
 		}
 	}
 	return nil, 0, false
@@ -255,6 +263,9 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 	if err := hs.write(cm); err != nil {
 		return err
 	}
+	if err := hs.sendCertificateStatus(sh); err != nil {
+		return err
+	}
 	if hs.suite.KX != RSA {
 		if err := hs.sendServerKeyExchange(ctx); err != nil {
 			return err
@@ -263,7 +274,7 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 	if hs.p.ClientAuth != params.NoClientCert {
 		req := &wire.CertificateRequest12{CertificateTypes: []byte{1, 64}, // rsa_sign, ecdsa_sign
 			CertificateAuthorities: hs.p.ClientCANames()}
-		for _, s := range sigscheme.Supported12() {
+		for _, s := range hs.p.Verifiable(sigscheme.VersionTLS12) {
 			req.SignatureAlgorithms = append(req.SignatureAlgorithms, uint16(s))
 		}
 		if err := hs.write(req); err != nil {
@@ -296,7 +307,11 @@ func (hs *serverHandshake) serverHello() (*wire.ServerHello, error) {
 		// RFC 6066 §3: acknowledge the server name on a full handshake,
 		// never on a resumed one.
 		ServerNameAck: hs.hello.ServerName != "" && !hs.resumed,
+		// RFC 6066 §6: an empty trusted_ca_keys when the client's list
+		// chose the chain; a resumed handshake sends none.
+		TrustedCAKeysAck: hs.trustedCA && !hs.resumed,
 	}
+	sh.StatusRequest = hs.staplesOCSP()
 	// RFC 7366 §2: encrypt_then_mac only with a CBC suite.
 	hs.etm = hs.hello.EncryptThenMAC && hs.suite.AEAD == 0
 	sh.EncryptThenMAC = hs.etm

@@ -126,9 +126,10 @@ func (hs *serverHandshake) readCertificateVerify(ctx context.Context, leaf *x509
 	if err != nil {
 		return err
 	}
-	if err := sigscheme.Verify(sigscheme.VersionTLS12, sigscheme.Supported12(), pub, sigscheme.Scheme(cv.Algorithm), hs.transcript.msgs, cv.Signature); err != nil {
+	if err := sigscheme.Verify(sigscheme.VersionTLS12, hs.p.Verifiable(sigscheme.VersionTLS12), pub, sigscheme.Scheme(cv.Algorithm), hs.transcript.msgs, cv.Signature); err != nil {
 		return fmt.Errorf("client CertificateVerify: %w", err)
 	}
+	hs.state.PeerScheme = sigscheme.Scheme(cv.Algorithm)
 	hs.transcript.add(cv.Raw)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/session"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 )
 
@@ -58,6 +59,7 @@ func (hs *serverHandshake) tryResume() bool {
 	hs.suite, hs.cert, hs.etm = suite, cert, etm
 	hs.master, st.Secret = st.Secret, nil
 	hs.state.PeerCertificates, hs.state.VerifiedChains = peer, chains
+	hs.state.PeerScheme = sigscheme.Scheme(st.PeerScheme)
 	st.Free()
 	return true
 }
@@ -129,6 +131,7 @@ func (hs *serverHandshake) sessionState() (*session.State, error) {
 	st := &session.State{Version: 0x0303, Suite: hs.suite.ID, Created: hs.p.Time(), ExtendedMS: true, EtM: hs.etm,
 		Lifetime: uint32(hs.p.TicketLifetime / time.Second), ServerName: hs.hello.ServerName, ALPN: hs.alpn}
 	params.SessionFor(st, hs.cert, hs.state.PeerCertificates)
+	st.PeerScheme = uint16(hs.state.PeerScheme)
 	secret, err := hs.master.Clone()
 	if err != nil {
 		return nil, err

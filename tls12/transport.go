@@ -6,6 +6,7 @@ import (
 
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/record"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -46,6 +47,18 @@ type State struct {
 	ServerRandom       [32]byte
 	SecureRenegotation bool
 	DidResume          bool
+	// PeerScheme is the signature scheme the peer signed the handshake
+	// with: on a client, the server's ServerKeyExchange (RFC 5246
+	// §7.4.3; 0 for RSA key transport, where the server signs nothing);
+	// on a server, the client's CertificateVerify (RFC 5246 §7.4.8; 0
+	// without a client certificate). A resumed handshake signs nothing
+	// and reports the scheme of the handshake that made the session.
+	PeerScheme sigscheme.Scheme
+	// OCSPResponse is the OCSP response the server stapled in its
+	// CertificateStatus (RFC 6066 §8), as received and unjudged; nil on a
+	// server. A resumed handshake reports the one of the handshake that
+	// made the session.
+	OCSPResponse []byte
 }
 
 // Free wipes the state's secrets.

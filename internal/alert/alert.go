@@ -144,6 +144,7 @@ var (
 	ErrInappropriateFallback error = reason("tls: downgrade detected")
 	ErrNoRenegotiation       error = reason("tls: renegotiation refused")
 	ErrInsufficientSecurity  error = reason("tls: insufficient security")
+	ErrBadCertStatus         error = reason("tls: stapled OCSP response refused")
 )
 
 // table is the one place an engine failure is matched to an alert. Order
@@ -172,6 +173,7 @@ var table = []struct {
 	{ErrInappropriateFallback, InappropriateFallback},
 	{ErrNoRenegotiation, NoRenegotiation},
 	{ErrInsufficientSecurity, InsufficientSecurity},
+	{ErrBadCertStatus, BadCertificateStatusResponse},
 }
 
 // For returns the alert to send for err: the alert of an *Error already

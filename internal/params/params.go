@@ -8,6 +8,7 @@ import (
 
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/session"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 )
 
 // Certificate is a certificate chain and the signer for its leaf's key.
@@ -15,10 +16,20 @@ type Certificate struct {
 	Chain  [][]byte          // DER, leaf first
 	Leaf   *x509.Certificate // parsed Chain[0]
 	Signer crypto.Signer     // the leaf's private key, in a backend
+	// OCSPStaple is the DER OCSP response for the leaf that a server
+	// staples when the client asks (RFC 6066 §8, RFC 8446 §4.4.2.1);
+	// nil for none.
+	OCSPStaple []byte
 	// CANames are the DER subjects and issuers of every certificate in
 	// the chain: the CAs a client may name (certificate_authorities,
 	// RFC 8446 §4.2.4) to get this chain rather than another.
 	CANames [][]byte
+	// CAKeySHA1 and CACertSHA1 are the SHA-1 hashes of the key (RFC 6066
+	// key_sha1_hash) and of the DER certificate of every CA certificate
+	// in the chain: what a TLS 1.2 client may name in trusted_ca_keys.
+	// NewCertificate fills them and CANames.
+	CAKeySHA1  [][20]byte
+	CACertSHA1 [][20]byte
 }
 
 // IssuedUnder reports whether the chain runs through a CA whose DER name
@@ -113,9 +124,21 @@ type Params struct {
 	// Roots) in certificate_authorities, so that a server with several
 	// chains sends one this client can verify.
 	AnnounceCAs bool
+	// AnnouncedCAs are the CAs a TLS 1.2-capable client with AnnounceCAs
+	// names in trusted_ca_keys (RFC 6066 §6).
+	AnnouncedCAs []CAVersion
 	// CertCompressionOff stops a client offering, and a server using,
 	// certificate compression (RFC 8879).
 	CertCompressionOff bool
+	// OCSPStaplingOff stops a client asking for, and a server sending, a
+	// stapled OCSP response (status_request, RFC 6066 §8).
+	OCSPStaplingOff bool
+	// VerifyPrefs are the signature schemes accepted from the peer, in
+	// preference order; nil means all Holdfast verifies (see Verifiable).
+	VerifyPrefs []sigscheme.Scheme
+	// VerifyOCSP, if set, judges the server's stapled OCSP response on a
+	// client that asked for one (see CheckOCSP).
+	VerifyOCSP func(response []byte, peerCertificates []*x509.Certificate) error
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

@@ -11,6 +11,9 @@ import (
 type ClientTicket struct {
 	Ticket    []byte // TLS 1.3 PSK identity or TLS 1.2 RFC 5077 ticket
 	SessionID []byte // TLS 1.2 session ID, when the server cached the session
+	// OCSPResponse is the OCSP response the server stapled in the
+	// handshake that made the session, reported again on resumption.
+	OCSPResponse []byte
 	State
 }
 

@@ -33,6 +33,7 @@ type State struct {
 	ALPN       string
 	CertHash   [32]byte // SHA-256 of the server's leaf, so a ticket follows its certificate
 	PeerCerts  [][]byte // the peer's chain (DER), for mutual TLS resumption
+	PeerScheme uint16   // the signature scheme the peer signed with, reported again on resumption
 	Secret     *mem.Secret
 }
 
@@ -53,7 +54,8 @@ type Sealer interface {
 // Overhead is what a Sealer adds to a plaintext (tickets.Overhead).
 const Overhead = 16 + 12 + 16
 
-const format = 1
+// format 2 added PeerScheme; a format 1 ticket gets a full handshake.
+const format = 2
 
 // Bits of the flags byte.
 const (
@@ -81,6 +83,7 @@ func (s *State) public() ([]byte, error) {
 		flags |= flagEtM
 	}
 	b.AddUint8(flags)
+	b.AddUint16(s.PeerScheme)
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s.ServerName)) })
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(s.ALPN)) })
 	b.AddBytes(s.CertHash[:])
@@ -146,7 +149,7 @@ func decode(b []byte) (*State, error) {
 	var hash []byte
 	if !in.ReadUint8(&vers) || vers != format || !in.ReadUint16(&s.Version) || !in.ReadUint16(&s.Suite) ||
 		!in.ReadUint64(&created) || !in.ReadUint32(&s.AgeAdd) || !in.ReadUint32(&s.Lifetime) || !in.ReadUint8(&ems) ||
-		!in.ReadUint8LengthPrefixed(&name) || !in.ReadUint8LengthPrefixed(&alpn) || !in.ReadBytes(&hash, 32) ||
+		!in.ReadUint16(&s.PeerScheme) || !in.ReadUint8LengthPrefixed(&name) || !in.ReadUint8LengthPrefixed(&alpn) || !in.ReadBytes(&hash, 32) ||
 		!in.ReadUint24LengthPrefixed(&certs) || !in.Empty() || ems&^(flagEMS|flagEtM) != 0 || created > 1<<62 {
 		return nil, ErrBadState
 	}

@@ -125,8 +125,11 @@ func (hs *clientHandshake) sendClientHello() error {
 		SessionID:           make([]byte, 32),
 		CompressionMethods:  []byte{0},
 		ServerName:          hs.p.ServerName,
-		SignatureAlgorithms: fromSchemes(sigscheme.Supported13()),
+		SignatureAlgorithms: fromSchemes(hs.p.Verifiable(sigscheme.VersionTLS13)),
 		ALPN:                hs.p.NextProtos,
+		// status_request (RFC 6066 §8), answered in the leaf's
+		// CertificateEntry in TLS 1.3, by CertificateStatus in TLS 1.2.
+		StatusRequest: !hs.p.OCSPStaplingOff,
 	}
 	if offer13 && !hs.p.CertCompressionOff {
 		ch.CertCompression = SupportedCertCompression
@@ -149,11 +152,22 @@ func (hs *clientHandshake) sendClientHello() error {
 		// TLS 1.2 servers still make, and the extensions this client
 		// insists on there (RFC 7627, RFC 5746).
 		ch.CipherSuites = append(ch.CipherSuites, hs.p.Suites12...)
-		ch.SignatureAlgorithms = fromSchemes(sigscheme.Supported12())
+		ch.SignatureAlgorithms = fromSchemes(hs.p.Verifiable(sigscheme.VersionTLS12))
 		ch.ExtendedMasterSecret = true
 		ch.EncryptThenMAC = true
 		ch.SecureRenegotiationSupported = true
 		ch.ECPointFormats = []byte{0}
+		// trusted_ca_keys (RFC 6066 §6), TLS 1.2's certificate_authorities:
+		// each CA by name and, when known, key hash.
+		if hs.p.AnnounceCAs && len(hs.p.AnnouncedCAs) > 0 {
+			ch.HasTrustedCAKeys = true
+			for _, ca := range hs.p.AnnouncedCAs {
+				ch.TrustedCAKeys = append(ch.TrustedCAKeys, wire.TrustedAuthority{Type: wire.CAX509Name, ID: ca.Name})
+				if ca.KeySHA1 != nil {
+					ch.TrustedCAKeys = append(ch.TrustedCAKeys, wire.TrustedAuthority{Type: wire.CAKeySHA1, ID: ca.KeySHA1})
+				}
+			}
+		}
 		if offer13 {
 			ch.SupportedVersions = append(ch.SupportedVersions, 0x0303)
 		}
@@ -434,6 +448,9 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 		return fmt.Errorf("server sent no certificate: %w", alert.ErrDecode)
 	}
 	hs.transcript.add(sent)
+	if hs.state.OCSPResponse, err = checkEntryExtensions(cm.Entries, hs.hello.StatusRequest); err != nil {
+		return err
+	}
 	raw := make([][]byte, len(cm.Entries))
 	for i, e := range cm.Entries {
 		raw[i] = e.Data
@@ -448,8 +465,12 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	if ku := certs[0].KeyUsage; ku != 0 && ku&x509.KeyUsageDigitalSignature == 0 {
 		return fmt.Errorf("server certificate's key usage does not allow signing: %w", alert.ErrUnsupportedCert)
 	}
+	if err := hs.p.CheckOCSP(hs.state.OCSPResponse, certs); err != nil {
+		return err
+	}
 
-	return readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], true)
+	hs.state.PeerScheme, err = readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], hs.p.Verifiable(sigscheme.VersionTLS13), true)
+	return err
 }
 
 // readServerFinished checks the server's Finished and derives the

@@ -17,22 +17,24 @@ import (
 // Steps both sides take the same way, named for the peer they read.
 
 // readCertificateVerify reads the peer's CertificateVerify and checks its
-// signature by leaf over the transcript so far (RFC 8446 §4.4.3).
-func readCertificateVerify(ctx context.Context, tr Transport, t *transcript, leaf *x509.Certificate, peerIsServer bool) error {
+// signature by leaf over the transcript so far (RFC 8446 §4.4.3), made
+// with one of the accepted schemes. It returns the scheme the peer signed
+// with.
+func readCertificateVerify(ctx context.Context, tr Transport, t *transcript, leaf *x509.Certificate, accepted []sigscheme.Scheme, peerIsServer bool) (sigscheme.Scheme, error) {
 	peer := "client"
 	if peerIsServer {
 		peer = "server"
 	}
 	cv, err := expectMsg(ctx, tr, wire.TypeCertificateVerify, peer+" CertificateVerify", wire.ParseCertificateVerify)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	scheme := sigscheme.Scheme(cv.Algorithm)
-	if err := verifyCertificateVerify(leaf, scheme, signedContent(peerIsServer, t.sum()), cv.Signature); err != nil {
-		return fmt.Errorf("%s CertificateVerify: %w", peer, err)
+	if err := verifyCertificateVerify(leaf, accepted, scheme, signedContent(peerIsServer, t.sum()), cv.Signature); err != nil {
+		return 0, fmt.Errorf("%s CertificateVerify: %w", peer, err)
 	}
 	t.add(cv.Raw)
-	return nil
+	return scheme, nil
 }
 
 // readFinished reads the peer's Finished and checks it against the

@@ -8,6 +8,7 @@ import (
 	"github.com/holdfast-tls/holdfast/hkdf"
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/session"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
 )
@@ -130,6 +131,8 @@ func (hs *clientHandshake) acceptTicket(sh *wire.ServerHello) error {
 		}
 		hs.state.PeerCertificates = append(hs.state.PeerCertificates, c)
 	}
+	hs.state.PeerScheme = sigscheme.Scheme(hs.ticket.PeerScheme)
+	hs.state.OCSPResponse = hs.ticket.OCSPResponse
 	hs.resumed = true
 	return nil
 }
@@ -153,9 +156,9 @@ func TicketFromMessage(st *State, msg *wire.NewSessionTicket, now time.Time) (*s
 		psk.Free()
 		return nil, err
 	}
-	t := &session.ClientTicket{Ticket: append([]byte(nil), msg.Ticket...)}
+	t := &session.ClientTicket{Ticket: append([]byte(nil), msg.Ticket...), OCSPResponse: st.OCSPResponse}
 	t.State = session.State{Version: 0x0304, Suite: st.Suite.ID, Created: now, AgeAdd: msg.AgeAdd, Lifetime: msg.Lifetime,
-		ServerName: st.ServerName, ALPN: st.ALPN, Secret: psk}
+		ServerName: st.ServerName, ALPN: st.ALPN, PeerScheme: uint16(st.PeerScheme), Secret: psk}
 	for _, c := range st.PeerCertificates {
 		t.PeerCerts = append(t.PeerCerts, c.Raw)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/session"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
 )
@@ -111,6 +112,7 @@ func (hs *serverHandshake) tryResume(preCH hash.Hash) error {
 		}
 		hs.resumed, hs.early, hs.pskIndex, hs.cert = st, early, i, cert
 		hs.state.PeerCertificates, hs.state.VerifiedChains = peer, chains
+		hs.state.PeerScheme = sigscheme.Scheme(st.PeerScheme)
 		return nil
 	}
 	return nil
@@ -192,6 +194,7 @@ func (hs *serverHandshake) sendTickets() error {
 		ALPN:       hs.alpn,
 	}
 	params.SessionFor(&st, hs.cert, hs.state.PeerCertificates)
+	st.PeerScheme = uint16(hs.state.PeerScheme)
 	for i := range hs.p.TicketCount {
 		nonce := []byte{byte(i)}
 		var rnd [4]byte

@@ -401,8 +401,14 @@ func (hs *serverHandshake) sendCertificateRequest() error {
 	if !hs.requestClientCert() {
 		return nil
 	}
+	accepted := hs.p.Verifiable(sigscheme.VersionTLS13)
+	if len(accepted) == 0 {
+		// signature_algorithms<2..2^16-2> (RFC 8446 §4.3.2): with none a
+		// client certificate could never be verified.
+		return fmt.Errorf("VerifySignatureSchemes has no scheme TLS 1.3 allows, so no client certificate can be asked for: %w", alert.ErrHandshakeFailure)
+	}
 	req := &wire.CertificateRequest{
-		SignatureAlgorithms:    fromSchemes(sigscheme.Supported13()),
+		SignatureAlgorithms:    fromSchemes(accepted),
 		CertificateAuthorities: hs.p.ClientCANames(),
 	}
 	return hs.writeMsg(req)
@@ -417,10 +423,7 @@ func fromSchemes(list []sigscheme.Scheme) []uint16 {
 }
 
 func (hs *serverHandshake) sendCertificate() error {
-	msg := &wire.Certificate{}
-	for _, der := range hs.cert.Chain {
-		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
-	}
+	msg := &wire.Certificate{Entries: hs.serverEntries()}
 	// RFC 8879: compressed with the first algorithm the client offers
 	// that Holdfast has.
 	for _, alg := range hs.hello.CertCompression {
@@ -490,6 +493,9 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 		return fmt.Errorf("client Certificate with a request context: %w", alert.ErrIllegalParameter)
 	}
 	hs.transcript.add(cm.Raw)
+	if _, err := checkEntryExtensions(cm.Entries, false); err != nil {
+		return err
+	}
 	var raw [][]byte
 	for _, e := range cm.Entries {
 		raw = append(raw, e.Data)
@@ -521,7 +527,8 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 	}
 	hs.state.PeerCertificates = certs
 
-	return readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], false)
+	hs.state.PeerScheme, err = readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], hs.p.Verifiable(sigscheme.VersionTLS13), false)
+	return err
 }
 
 // readClientFinished checks the client's Finished and switches the read

@@ -10,6 +10,7 @@ import (
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/record"
+	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -46,6 +47,17 @@ type State struct {
 	VerifiedChains   [][]*x509.Certificate
 	DidHRR           bool
 	DidResume        bool
+	// PeerScheme is the signature scheme of the peer's CertificateVerify
+	// (RFC 8446 §4.4.3): the server's on a client, the client's on a
+	// server that received a client certificate, else 0. A resumed
+	// handshake has no CertificateVerify and reports the scheme of the
+	// handshake that made the session.
+	PeerScheme sigscheme.Scheme
+	// OCSPResponse is the OCSP response a server stapled to its leaf
+	// (RFC 8446 §4.4.2.1), as received and unjudged; nil on a server. A
+	// resumed handshake reports the one of the handshake that made the
+	// session.
+	OCSPResponse []byte
 
 	// Application traffic secrets, for KeyUpdate (RFC 8446 §7.2).
 	ClientTrafficSecret *mem.Secret

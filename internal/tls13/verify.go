@@ -25,10 +25,10 @@ const (
 
 // verifyCertificateVerify checks a peer's CertificateVerify signature with
 // the key of its leaf certificate, against the schemes this side offered.
-func verifyCertificateVerify(leaf *x509.Certificate, scheme sigscheme.Scheme, content, sig []byte) error {
+func verifyCertificateVerify(leaf *x509.Certificate, accepted []sigscheme.Scheme, scheme sigscheme.Scheme, content, sig []byte) error {
 	pub, err := sigscheme.CertPublicKey(leaf)
 	if err != nil {
 		return err
 	}
-	return sigscheme.Verify(sigscheme.VersionTLS13, sigscheme.Supported13(), pub, scheme, content, sig)
+	return sigscheme.Verify(sigscheme.VersionTLS13, accepted, pub, scheme, content, sig)
 }

@@ -73,13 +73,9 @@ func (e *CertificateEntry) readExtension(typ uint16, body *cryptobyte.String) er
 	case ExtStatusRequest:
 		// CertificateStatus (RFC 6066 §8): status_type ocsp is the only
 		// one with a body we can read; anything else cannot be decoded.
-		var statusType uint8
 		var ok bool
-		if !body.ReadUint8(&statusType) || statusType != 1 {
-			return malformed(name, "status_request type")
-		}
-		if e.OCSPStaple, ok = readVec24(body, 1); !ok {
-			return malformed(name, "OCSPResponse")
+		if e.OCSPStaple, ok = readOCSPStatus(body); !ok {
+			return malformed(name, "status_request")
 		}
 	case ExtSCT:
 		var list cryptobyte.String
@@ -124,10 +120,7 @@ func (e *CertificateEntry) build(b *cryptobyte.Builder) {
 	addVec24(b, e.Data, 1, "cert_data")
 	var s extSet
 	if len(e.OCSPStaple) > 0 {
-		s.add(ExtStatusRequest, func(b *cryptobyte.Builder) {
-			b.AddUint8(1) // ocsp
-			addVec24(b, e.OCSPStaple, 1, "OCSPResponse")
-		})
+		s.add(ExtStatusRequest, func(b *cryptobyte.Builder) { addOCSPStatus(b, e.OCSPStaple) })
 	}
 	if len(e.SCTs) > 0 {
 		s.add(ExtSCT, func(b *cryptobyte.Builder) {

@@ -54,6 +54,11 @@ type ClientHello struct {
 	Cookie                 []byte
 	PSKModes               []uint8 // psk_key_exchange_modes
 	CertificateAuthorities [][]byte
+	// TrustedCAKeys lists the CA root keys a TLS 1.2 client holds
+	// (trusted_ca_keys, RFC 6066 §6); HasTrustedCAKeys tells an empty
+	// list from an absent extension.
+	HasTrustedCAKeys bool
+	TrustedCAKeys    []TrustedAuthority
 	// CertCompression lists the certificate compression algorithms the
 	// client accepts (compress_certificate, RFC 8879 §3).
 	CertCompression []uint16
@@ -207,6 +212,11 @@ func (m *ClientHello) readExtension(typ uint16, body *cryptobyte.String) error {
 		if m.CertCompression, ok = readCompressionAlgs(body); !ok {
 			return bad("compress_certificate")
 		}
+	case ExtTrustedCAKeys:
+		m.HasTrustedCAKeys = true
+		if m.TrustedCAKeys, ok = readTrustedAuthorities(body); !ok {
+			return bad("trusted_ca_keys")
+		}
 	case ExtKeyShare:
 		m.HasKeyShare = true
 		if m.KeyShares, ok = readKeyShares(body); !ok {
@@ -332,7 +342,8 @@ func clientHelloField(t uint16) bool {
 		ExtEncryptThenMAC, ExtExtendedMasterSecret, ExtSessionTicket,
 		ExtSupportedVersions, ExtCookie, ExtPSKKeyExchangeModes,
 		ExtCertificateAuthorities, ExtKeyShare, ExtEarlyData,
-		ExtRenegotiationInfo, ExtPreSharedKey, ExtCompressCertificate:
+		ExtRenegotiationInfo, ExtPreSharedKey, ExtCompressCertificate,
+		ExtTrustedCAKeys:
 		return true
 	}
 	return false
@@ -422,6 +433,12 @@ func (m *ClientHello) build(b *cryptobyte.Builder) {
 	}
 	if len(m.CertCompression) > 0 {
 		s.add(ExtCompressCertificate, func(b *cryptobyte.Builder) { addCompressionAlgs(b, m.CertCompression) })
+	}
+	if m.HasTrustedCAKeys {
+		s.add(ExtTrustedCAKeys, func(b *cryptobyte.Builder) { addTrustedAuthorities(b, m.TrustedCAKeys) })
+	} else if len(m.TrustedCAKeys) > 0 {
+		refuse(b, "TrustedCAKeys set without HasTrustedCAKeys")
+		return
 	}
 	if m.HasKeyShare || len(m.KeyShares) > 0 {
 		s.add(ExtKeyShare, func(b *cryptobyte.Builder) {

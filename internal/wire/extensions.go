@@ -9,6 +9,7 @@ import (
 // Extension types (IANA TLS ExtensionType registry).
 const (
 	ExtServerName              uint16 = 0  // RFC 6066
+	ExtTrustedCAKeys           uint16 = 3  // RFC 6066 §6
 	ExtStatusRequest           uint16 = 5  // RFC 6066
 	ExtSupportedGroups         uint16 = 10 // RFC 8446 §4.2.7
 	ExtECPointFormats          uint16 = 11 // RFC 8422

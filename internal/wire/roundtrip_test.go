@@ -40,6 +40,7 @@ var codecs = []codec{
 	{"EncryptedExtensions", parser(ParseEncryptedExtensions), randomEncryptedExtensions},
 	{"Certificate", parser(ParseCertificate), randomCertificate},
 	{"Certificate12", parser(ParseCertificate12), randomCertificate12},
+	{"CertificateStatus", parser(ParseCertificateStatus), randomCertificateStatus},
 	{"CertificateRequest", parser(ParseCertificateRequest), randomCertificateRequest},
 	{"CertificateVerify", parser(ParseCertificateVerify), randomCertificateVerify},
 	{"Finished", parser(ParseFinished), randomFinished},
@@ -203,6 +204,9 @@ func randomClientHello(r *rand.Rand) message {
 	if set(ExtCertificateAuthorities) {
 		m.CertificateAuthorities = randByteLists(r, 1, 3, 1, 40)
 	}
+	if m.HasTrustedCAKeys = set(ExtTrustedCAKeys); m.HasTrustedCAKeys {
+		m.TrustedCAKeys = randTrustedAuthorities(r)
+	}
 	if m.HasKeyShare = set(ExtKeyShare); m.HasKeyShare {
 		for range r.IntN(3) {
 			m.KeyShares = append(m.KeyShares, KeyShare{uint16(r.Uint32()), randBytes(r, 1, 100)})
@@ -271,6 +275,7 @@ func randomServerHello(r *rand.Rand) message {
 	m.TicketSupported = set(ExtSessionTicket)
 	m.ServerNameAck = set(ExtServerName)
 	m.StatusRequest = set(ExtStatusRequest)
+	m.TrustedCAKeysAck = set(ExtTrustedCAKeys)
 	if set(ExtALPN) {
 		m.ALPN = randProtocols(r, 1)[0]
 	}

@@ -45,6 +45,7 @@ type ServerHello struct {
 	StatusRequest                bool   // empty status_request: a CertificateStatus follows
 	ALPN                         string // the selected protocol
 	ECPointFormats               []byte
+	TrustedCAKeysAck             bool // empty trusted_ca_keys: the chain was chosen from the client's list (RFC 6066 §6)
 
 	// Unknown holds, in received order, the extensions no field
 	// describes.
@@ -156,6 +157,8 @@ func (m *ServerHello) readExtension(typ uint16, body *cryptobyte.String) error {
 		return needEmpty(name, typ, body, &m.ServerNameAck)
 	case ExtStatusRequest:
 		return needEmpty(name, typ, body, &m.StatusRequest)
+	case ExtTrustedCAKeys:
+		return needEmpty(name, typ, body, &m.TrustedCAKeysAck)
 	case ExtALPN:
 		if m.ALPN, ok = readOneProtocol(body); !ok {
 			return bad("application_layer_protocol_negotiation")
@@ -190,7 +193,7 @@ func serverHelloField(t uint16) bool {
 	case ExtSupportedVersions, ExtKeyShare, ExtCookie, ExtPreSharedKey,
 		ExtRenegotiationInfo, ExtExtendedMasterSecret, ExtEncryptThenMAC,
 		ExtSessionTicket, ExtServerName, ExtStatusRequest, ExtALPN,
-		ExtECPointFormats:
+		ExtECPointFormats, ExtTrustedCAKeys:
 		return true
 	}
 	return false
@@ -267,6 +270,7 @@ func (m *ServerHello) build(b *cryptobyte.Builder) {
 	s.flag(ExtSessionTicket, m.TicketSupported)
 	s.flag(ExtServerName, m.ServerNameAck)
 	s.flag(ExtStatusRequest, m.StatusRequest)
+	s.flag(ExtTrustedCAKeys, m.TrustedCAKeysAck)
 	if m.ALPN != "" {
 		s.add(ExtALPN, func(b *cryptobyte.Builder) { addOneProtocol(b, m.ALPN) })
 	}

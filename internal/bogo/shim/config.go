@@ -77,6 +77,9 @@ func newTest(f *flags, sh *shared) (*test, error) {
 	if err := setCredential(f, c, t.async); err != nil {
 		return nil, err
 	}
+	if err := setVerifyPrefs(f, c); err != nil {
+		return nil, err
+	}
 	if err := setGroups(f, c); err != nil {
 		return nil, err
 	}
@@ -86,6 +89,9 @@ func newTest(f *flags, sh *shared) (*test, error) {
 			return nil, err
 		}
 		c.CipherSuites = suites
+	}
+	if err := setCompliancePolicy(f, c); err != nil {
+		return nil, err
 	}
 	if s, ok := f.strings["-advertise-alpn"]; ok {
 		protos, err := parseALPN(s)
@@ -105,6 +111,22 @@ func newTest(f *flags, sh *shared) (*test, error) {
 	}
 	if f.bools["-decline-alpn"] {
 		c.NextProtos = nil
+	}
+	// A BoringSSL client asks for a stapled OCSP response only when told
+	// to; a server staples whatever -ocsp-response gives it.
+	c.DisableOCSPStapling = !t.server && !f.bools["-enable-ocsp-stapling"]
+	if f.bools["-use-ocsp-callback"] {
+		if t.server {
+			return nil, &errUnimplemented{"-use-ocsp-callback", "a server callback choosing the staple per handshake"}
+		}
+		// BoringSSL's client callback runs whether or not the server
+		// stapled, and refuses the handshake with -fail-ocsp-callback.
+		c.VerifyOCSPResponse = func([]byte, []*x509.Certificate) error {
+			if f.bools["-fail-ocsp-callback"] {
+				return errors.New("OCSP response refused by -fail-ocsp-callback")
+			}
+			return nil
+		}
 	}
 	if name, ok := f.strings["-host-name"]; ok {
 		c.ServerName = name
@@ -206,6 +228,34 @@ func setCredential(f *flags, c *holdfast.Config, async bool) error {
 		s = limitedSigner{s, schemes}
 	}
 	c.Certificates = []holdfast.Certificate{{Certificate: chain, PrivateKey: s}}
+	if staple, ok := f.strings["-ocsp-response"]; ok {
+		c.Certificates[0].OCSPStaple = []byte(staple)
+	}
+	return nil
+}
+
+// setVerifyPrefs maps -verify-prefs (the schemes BoringSSL accepts from
+// its peer and advertises) onto VerifySignatureSchemes; a scheme Holdfast
+// does not verify (SHA-1, rsa_pkcs1_sha256_legacy) is unimplemented.
+func setVerifyPrefs(f *flags, c *holdfast.Config) error {
+	prefs, ok := f.lists["-verify-prefs"]
+	if !ok {
+		return nil
+	}
+	// The schemes package signer names are the ones Holdfast verifies;
+	// the Config rejects any other at the first handshake.
+	verifiable := []uint16{
+		signer.ECDSAP256SHA256, signer.ECDSAP384SHA384, signer.ECDSAP521SHA512, signer.Ed25519,
+		signer.RSAPSSRSAESHA256, signer.RSAPSSRSAESHA384, signer.RSAPSSRSAESHA512,
+		signer.RSAPSSPSSSHA256, signer.RSAPSSPSSSHA384, signer.RSAPSSPSSSHA512,
+		signer.RSAPKCS1SHA256, signer.RSAPKCS1SHA384, signer.RSAPKCS1SHA512,
+	}
+	for _, p := range prefs {
+		if !slices.Contains(verifiable, uint16(p)) {
+			return &errUnimplemented{"-verify-prefs", fmt.Sprintf("scheme %#04x", p)}
+		}
+		c.VerifySignatureSchemes = append(c.VerifySignatureSchemes, uint16(p))
+	}
 	return nil
 }
 
@@ -308,4 +358,76 @@ func loadChain(path string) ([][]byte, error) {
 		return nil, fmt.Errorf("%s: no certificate", path)
 	}
 	return chain, nil
+}
+
+// compliancePolicy is one of BoringSSL's compliance-policy presets
+// (SSL_set_compliance_policy), which Holdfast has no preset for: the shim
+// expresses it through the Config fields an operator would set. The
+// engine then enforces it as it enforces any configuration: suites and
+// groups it will negotiate, schemes it signs with (the key's
+// SchemeLimiter) and schemes it accepts (VerifySignatureSchemes).
+type compliancePolicy struct {
+	flag    string
+	suites  []string           // IANA names, TLS 1.3 and TLS 1.2
+	groups  []holdfast.CurveID // key exchange
+	schemes []uint16           // signed and verified
+}
+
+var compliancePolicies = []compliancePolicy{
+	{
+		// FIPS 140-3 approved algorithms as of 2022-05: AES-GCM, the NIST
+		// curves P-256 and P-384, RSA and ECDSA with SHA-2.
+		flag: "-fips-202205",
+		suites: []string{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+			"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+			"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
+		groups: []holdfast.CurveID{holdfast.CurveP256, holdfast.CurveP384},
+		schemes: []uint16{signer.RSAPKCS1SHA256, signer.RSAPKCS1SHA384, signer.RSAPKCS1SHA512,
+			signer.ECDSAP256SHA256, signer.ECDSAP384SHA384,
+			signer.RSAPSSRSAESHA256, signer.RSAPSSRSAESHA384, signer.RSAPSSRSAESHA512},
+	},
+	{
+		// WPA3-Enterprise 192-bit mode (2023-04): AES-256-GCM, P-384,
+		// SHA-384 and better.
+		flag: "-wpa-202304",
+		suites: []string{"TLS_AES_256_GCM_SHA384",
+			"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
+		groups: []holdfast.CurveID{holdfast.CurveP384},
+		schemes: []uint16{signer.RSAPKCS1SHA384, signer.RSAPKCS1SHA512, signer.ECDSAP384SHA384,
+			signer.RSAPSSRSAESHA384, signer.RSAPSSRSAESHA512},
+	},
+}
+
+// setCompliancePolicy applies -fips-202205 or -wpa-202304. Combined with
+// a flag that sets the same fields, BoringSSL's order of precedence would
+// matter, so that is unimplemented.
+func setCompliancePolicy(f *flags, c *holdfast.Config) error {
+	for _, pol := range compliancePolicies {
+		if !f.bools[pol.flag] {
+			continue
+		}
+		for _, other := range []string{"-cipher", "-curves", "-verify-prefs", "-signing-prefs"} {
+			if f.has(other) {
+				return &errUnimplemented{pol.flag, "combined with " + other}
+			}
+		}
+		c.CipherSuites = nil
+		for _, name := range pol.suites {
+			id, ok := holdfast.CipherSuiteByName(name)
+			if !ok {
+				return fmt.Errorf("%s: Holdfast has no suite %s", pol.flag, name)
+			}
+			c.CipherSuites = append(c.CipherSuites, id)
+		}
+		c.CurvePreferences = pol.groups
+		c.VerifySignatureSchemes = pol.schemes
+		for i := range c.Certificates {
+			key, ok := c.Certificates[i].PrivateKey.(contextSigner)
+			if !ok {
+				return fmt.Errorf("%s: key %T has no SignContext", pol.flag, c.Certificates[i].PrivateKey)
+			}
+			c.Certificates[i].PrivateKey = limitedSigner{key, pol.schemes}
+		}
+	}
+	return nil
 }

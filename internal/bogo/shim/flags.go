@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ type kind int
 const (
 	boolFlag kind = iota
 	stringFlag
+	base64Flag // a string given in base64, stored decoded
 	intFlag
 	intListFlag // repeated: each occurrence appends one integer
 )
@@ -35,11 +37,22 @@ var known = map[string]kind{
 	"-key-file":                       stringFlag,
 	"-trust-cert":                     stringFlag,
 	"-signing-prefs":                  intListFlag,
+	"-verify-prefs":                   intListFlag,
 	"-verify-peer":                    boolFlag,
 	"-require-any-client-certificate": boolFlag,
 	"-use-custom-verify-callback":     boolFlag,
 	"-verify-fail":                    boolFlag,
 	"-expect-peer-cert-file":          stringFlag,
+
+	// OCSP stapling: a client asks only with -enable-ocsp-stapling (a
+	// no-op on a server, as in BoringSSL); a server staples -ocsp-response.
+	"-enable-ocsp-stapling": boolFlag,
+	"-ocsp-response":        base64Flag,
+	"-expect-ocsp-response": base64Flag,
+	// The client's OCSP callback (VerifyOCSPResponse); a server's, which
+	// sets or declines the staple per handshake, is unimplemented.
+	"-use-ocsp-callback":  boolFlag,
+	"-fail-ocsp-callback": boolFlag,
 
 	// Negotiation.
 	"-min-version":           intFlag,
@@ -58,15 +71,18 @@ var known = map[string]kind{
 	"-implicit-handshake":    boolFlag,
 	"-handshake-twice":       boolFlag,
 	"-no-op-extra-handshake": boolFlag,
+	"-fips-202205":           boolFlag,
+	"-wpa-202304":            boolFlag,
 
 	// Expectations checked after the handshake.
-	"-expect-version":                intFlag,
-	"-expect-curve-id":               intFlag,
-	"-expect-alpn":                   stringFlag,
-	"-expect-server-name":            stringFlag,
-	"-expect-hrr":                    boolFlag,
-	"-expect-no-hrr":                 boolFlag,
-	"-expect-extended-master-secret": boolFlag,
+	"-expect-version":                  intFlag,
+	"-expect-curve-id":                 intFlag,
+	"-expect-alpn":                     stringFlag,
+	"-expect-server-name":              stringFlag,
+	"-expect-hrr":                      boolFlag,
+	"-expect-no-hrr":                   boolFlag,
+	"-expect-extended-master-secret":   boolFlag,
+	"-expect-peer-signature-algorithm": intFlag,
 
 	// What the shim does with the connection.
 	"-export-keying-material": intFlag,
@@ -202,6 +218,12 @@ func (f *flags) set(name string, k kind, v string) error {
 		f.bools[name] = true
 	case stringFlag:
 		f.strings[name] = v
+	case base64Flag:
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return fmt.Errorf("flag %s: %q is not base64", name, v)
+		}
+		f.strings[name] = string(b)
 	case intFlag, intListFlag:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

@@ -271,6 +271,12 @@ func (t *test) checkHandshake(conn *holdfast.Conn) error {
 	if f.bools["-expect-no-hrr"] && st.DidHelloRetry {
 		return errors.New("unexpected HelloRetryRequest")
 	}
+	if s, ok := f.ints["-expect-peer-signature-algorithm"]; ok && uint16(s) != st.PeerSignatureScheme {
+		return fmt.Errorf("want peer signature scheme %#04x, got %#04x", s, st.PeerSignatureScheme)
+	}
+	if r, ok := f.strings["-expect-ocsp-response"]; ok && r != string(st.OCSPResponse) {
+		return fmt.Errorf("want OCSP response %x, got %x", r, st.OCSPResponse)
+	}
 	if err := t.checkSession(st); err != nil {
 		return err
 	}
