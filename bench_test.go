@@ -15,6 +15,7 @@ import (
 
 type benchEnds struct {
 	hfServer, hfClient   *Config
+	hfClientNoCache      *Config // hfClient with VerifiedChainCacheSize -1
 	stdServer, stdClient *tls.Config
 }
 
@@ -22,8 +23,10 @@ func newBenchEnds(b *testing.B, key crypto.Signer) *benchEnds {
 	pki := newTestPKI(b)
 	cert := pki.leaf(b, key, "server.test")
 	return &benchEnds{
-		hfServer:  &Config{Certificates: []Certificate{cert}, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
-		hfClient:  &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfServer: &Config{Certificates: []Certificate{cert}, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfClient: &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfClientNoCache: &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256},
+			VerifiedChainCacheSize: -1},
 		stdServer: &tls.Config{Certificates: []tls.Certificate{toStd(cert)}, CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true},
 		stdClient: &tls.Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true},
 	}
@@ -79,6 +82,13 @@ func BenchmarkHandshake(b *testing.B) {
 		b.Run(k.name+"/holdfast", func(b *testing.B) {
 			benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
 				func(c net.Conn) handshaker { return Client(c, e.hfClient) })
+		})
+		// The same with the verified-chain cache off: the client parses
+		// and verifies the chain in every handshake, as crypto/tls does.
+		noCache := e.hfClientNoCache
+		b.Run(k.name+"/holdfast-nochaincache", func(b *testing.B) {
+			benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
+				func(c net.Conn) handshaker { return Client(c, noCache) })
 		})
 		b.Run(k.name+"/crypto-tls", func(b *testing.B) {
 			benchHandshake(b, func(c net.Conn) handshaker { return tls.Server(c, e.stdServer) },
@@ -147,8 +157,8 @@ func BenchmarkBulk(b *testing.B) {
 
 func newBenchEnds12(b *testing.B, key crypto.Signer, suite uint16) *benchEnds {
 	e := newBenchEnds(b, key)
-	e.hfServer.CipherSuites, e.hfClient.CipherSuites = []uint16{suite}, []uint16{suite}
-	e.hfClient.MaxVersion = VersionTLS12
+	e.hfServer.CipherSuites, e.hfClient.CipherSuites, e.hfClientNoCache.CipherSuites = []uint16{suite}, []uint16{suite}, []uint16{suite}
+	e.hfClient.MaxVersion, e.hfClientNoCache.MaxVersion = VersionTLS12, VersionTLS12
 	e.stdServer.MaxVersion, e.stdClient.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
 	e.stdServer.MinVersion, e.stdClient.MinVersion = tls.VersionTLS12, tls.VersionTLS12
 	e.stdServer.CipherSuites, e.stdClient.CipherSuites = []uint16{suite}, []uint16{suite}
@@ -162,6 +172,11 @@ func BenchmarkHandshake12(b *testing.B) {
 	b.Run("ECDHE-ECDSA-AES128GCM/holdfast", func(b *testing.B) {
 		benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
 			func(c net.Conn) handshaker { return Client(c, e.hfClient) })
+	})
+	noCache := e.hfClientNoCache
+	b.Run("ECDHE-ECDSA-AES128GCM/holdfast-nochaincache", func(b *testing.B) {
+		benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
+			func(c net.Conn) handshaker { return Client(c, noCache) })
 	})
 	b.Run("ECDHE-ECDSA-AES128GCM/crypto-tls", func(b *testing.B) {
 		benchHandshake(b, func(c net.Conn) handshaker { return tls.Server(c, e.stdServer) },

@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/holdfast-tls/holdfast/certcompress"
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/tls13"
 	"github.com/holdfast-tls/holdfast/tickets"
@@ -114,10 +116,32 @@ type Config struct {
 	// one under a CA this client trusts. It costs the bytes of the names.
 	AnnounceCAs bool
 
-	// DisableCertificateCompression stops a client offering, and a server
-	// using, TLS 1.3 certificate compression (RFC 8879, zlib). It is on by
-	// default: certificates are public, and a decompressed chain is
-	// bounded like any handshake message.
+	// CertificateCompressors are the TLS 1.3 certificate compression
+	// algorithms (RFC 8879) this side offers and uses, in preference
+	// order, in both directions: a client offers them for the server's
+	// chain and compresses its own when a server's CertificateRequest
+	// asks; a server compresses its chain with the first the client
+	// offers that it has, and asks for them in CertificateRequest. Nil
+	// means zlib (certcompress.Zlib); brotli and zstd are in
+	// certcompress/brotli and certcompress/zstd. A server compresses each
+	// chain once and reuses the result.
+	CertificateCompressors []certcompress.Compressor
+	// VerifiedChainCacheSize bounds how many verified peer certificate
+	// chains are remembered, so that a peer seen again with the same
+	// chain (byte for byte, for the same server name) is not parsed and
+	// verified again: the expensive part of a full handshake after the key
+	// exchange. The peer's handshake signature and VerifyPeerCertificate
+	// are still checked every time, and a remembered verification is used
+	// only while every certificate is within its validity and for at most
+	// an hour. Zero means 64; negative turns the cache off (every chain is
+	// verified in full, as crypto/tls does). The certificates in
+	// ConnectionState are then shared between connections: do not modify
+	// them.
+	VerifiedChainCacheSize int
+
+	// DisableCertificateCompression turns certificate compression off in
+	// both directions. It is on by default: certificates are public, and a
+	// decompressed chain is bounded like any handshake message.
 	DisableCertificateCompression bool
 
 	// SessionTicketsDisabled stops a server from issuing and accepting
@@ -184,8 +208,27 @@ func (c *Config) build() (*tls13.Params, error) {
 		VerifyPeer:         c.VerifyPeerCertificate,
 		KeyLog:             c.KeyLogWriter,
 		AnnounceCAs:        c.AnnounceCAs,
-		CertCompressionOff: c.DisableCertificateCompression,
 		KeyShares:          2,
+		Compressed:         &params.CompressedCache{},
+	}
+	switch {
+	case c.VerifiedChainCacheSize == 0:
+		p.Chains = params.NewChainCache(64)
+	case c.VerifiedChainCacheSize > 0:
+		p.Chains = params.NewChainCache(c.VerifiedChainCacheSize)
+	}
+	if !c.DisableCertificateCompression {
+		p.CertCompressors = c.CertificateCompressors
+		if p.CertCompressors == nil {
+			p.CertCompressors = []certcompress.Compressor{certcompress.Zlib()}
+		}
+		seen := map[uint16]bool{}
+		for _, cc := range p.CertCompressors {
+			if cc == nil || seen[cc.Algorithm()] {
+				return nil, fmt.Errorf("holdfast: Config.CertificateCompressors has a nil or repeated entry")
+			}
+			seen[cc.Algorithm()] = true
+		}
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Reader

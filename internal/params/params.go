@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/holdfast-tls/holdfast/certcompress"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/session"
 )
@@ -113,9 +114,15 @@ type Params struct {
 	// Roots) in certificate_authorities, so that a server with several
 	// chains sends one this client can verify.
 	AnnounceCAs bool
-	// CertCompressionOff stops a client offering, and a server using,
-	// certificate compression (RFC 8879).
-	CertCompressionOff bool
+	// CertCompressors are the certificate compression algorithms (RFC
+	// 8879) offered and used, in preference order; empty turns
+	// compression off.
+	CertCompressors []certcompress.Compressor
+	// Compressed remembers compressed chains, so that a server (or a
+	// client answering a CertificateRequest) compresses each once.
+	Compressed *CompressedCache
+	// Chains remembers verified peer chains (nil: verify every time).
+	Chains *ChainCache
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

@@ -128,8 +128,8 @@ func (hs *clientHandshake) sendClientHello() error {
 		SignatureAlgorithms: fromSchemes(sigscheme.Supported13()),
 		ALPN:                hs.p.NextProtos,
 	}
-	if offer13 && !hs.p.CertCompressionOff {
-		ch.CertCompression = SupportedCertCompression
+	if offer13 {
+		ch.CertCompression = hs.p.CompressionAlgorithms()
 	}
 	if hs.p.AnnounceCAs && hs.p.Roots != nil {
 		//lint:ignore SA1019 Subjects is only unreliable for the system pool; Roots here is the caller's own pool.
@@ -411,17 +411,8 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	// The transcript holds the message as sent: the CompressedCertificate
 	// when the server compressed (RFC 8879 §4).
 	sent := msg
-	if len(msg) > 0 && msg[0] == wire.TypeCompressedCert && len(hs.hello.CertCompression) > 0 {
-		cc, err := wire.ParseCompressedCertificate(msg)
-		if err != nil {
-			return fmt.Errorf("parsing CompressedCertificate: %w", err)
-		}
-		if msg, err = decompressCertificate(cc, hs.hello.CertCompression); err != nil {
-			return err
-		}
-	}
-	if len(msg) == 0 || msg[0] != wire.TypeCertificate {
-		return unexpected("Certificate", msg)
+	if msg, err = readCertificateMessage(hs.p, hs.hello.CertCompression, msg, "server"); err != nil {
+		return err
 	}
 	cm, err := wire.ParseCertificate(msg)
 	if err != nil {
@@ -536,6 +527,9 @@ func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	}
 	raw, err := cm.Marshal()
 	if err != nil {
+		return err
+	}
+	if raw, err = certificateMessage(hs.p, hs.certReq.CertCompression, raw); err != nil {
 		return err
 	}
 	hs.transcript.add(raw)

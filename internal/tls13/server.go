@@ -404,6 +404,7 @@ func (hs *serverHandshake) sendCertificateRequest() error {
 	req := &wire.CertificateRequest{
 		SignatureAlgorithms:    fromSchemes(sigscheme.Supported13()),
 		CertificateAuthorities: hs.p.ClientCANames(),
+		CertCompression:        hs.p.CompressionAlgorithms(),
 	}
 	return hs.writeMsg(req)
 }
@@ -421,22 +422,17 @@ func (hs *serverHandshake) sendCertificate() error {
 	for _, der := range hs.cert.Chain {
 		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
 	}
-	// RFC 8879: compressed with the first algorithm the client offers
-	// that Holdfast has.
-	for _, alg := range hs.hello.CertCompression {
-		if !hs.p.CertCompressionOff && slices.Contains(SupportedCertCompression, alg) {
-			raw, err := msg.Marshal()
-			if err != nil {
-				return err
-			}
-			cc, err := compressCertificate(alg, raw)
-			if err != nil {
-				return err
-			}
-			return hs.writeMsg(cc)
-		}
+	raw, err := msg.Marshal()
+	if err != nil {
+		return err
 	}
-	return hs.writeMsg(msg)
+	// RFC 8879: compressed with the first algorithm the client offers
+	// that this server has.
+	if raw, err = certificateMessage(hs.p, hs.hello.CertCompression, raw); err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	return hs.tr.WriteHandshake(raw)
 }
 
 // sendCertificateVerify signs the transcript through the key backend,
@@ -482,14 +478,24 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 	if !hs.requestClientCert() {
 		return nil
 	}
-	cm, err := expectMsg(ctx, hs.tr, wire.TypeCertificate, "client Certificate", wire.ParseCertificate)
+	// The transcript holds the message as sent: the CompressedCertificate
+	// when the client compressed (RFC 8879 §4).
+	sent, err := hs.tr.ReadHandshake(ctx)
 	if err != nil {
 		return err
+	}
+	msg, err := readCertificateMessage(hs.p, hs.p.CompressionAlgorithms(), sent, "client")
+	if err != nil {
+		return err
+	}
+	cm, err := wire.ParseCertificate(msg)
+	if err != nil {
+		return fmt.Errorf("parsing client Certificate: %w", err)
 	}
 	if len(cm.RequestContext) != 0 {
 		return fmt.Errorf("client Certificate with a request context: %w", alert.ErrIllegalParameter)
 	}
-	hs.transcript.add(cm.Raw)
+	hs.transcript.add(sent)
 	var raw [][]byte
 	for _, e := range cm.Entries {
 		raw = append(raw, e.Data)
