@@ -28,7 +28,7 @@ func TestVerifiedChainCache(t *testing.T) {
 			hooks := 0
 			client := &Config{RootCAs: pki.pool, ServerName: "server.test", MaxVersion: tc.vers, VerifiedChainCacheSize: tc.size,
 				SessionTicketsDisabled: true,
-				VerifyPeerCertificate: func([][]byte, [][]*x509.Certificate) error { hooks++; return nil }}
+				VerifyPeerCertificate:  func([][]byte, [][]*x509.Certificate) error { hooks++; return nil }}
 			var leaves []*x509.Certificate
 			for range 2 {
 				cerr, serr := pair(t, func(c net.Conn) error {

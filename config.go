@@ -21,6 +21,11 @@ import (
 	"github.com/holdfast-tls/holdfast/tls12"
 )
 
+// DefaultCachedInfoCodePoint is the private-use extension type Holdfast
+// peers use for cached information in TLS 1.3 (Config.CachedCertificates)
+// unless Config.CachedInfoCodePoint names another.
+const DefaultCachedInfoCodePoint uint16 = 0xFFC1
+
 // Protocol versions.
 const (
 	VersionTLS12 uint16 = 0x0303
@@ -139,6 +144,22 @@ type Config struct {
 	// them.
 	VerifiedChainCacheSize int
 
+	// CachedCertificates turns on cached information in TLS 1.3, a
+	// Holdfast extension (RFC 7924's mechanism, which no RFC defines for
+	// TLS 1.3): a client keeps the server Certificate messages of its
+	// completed handshakes (at most 64, two per server name) and names
+	// them by SHA-256 in its ClientHello; a server, when the client holds
+	// the chain it would send, sends the 32-byte digest instead. Both ends
+	// must set it; other peers never see the extension's effect (a server
+	// ignores an extension it does not know). The digests are visible in
+	// the ClientHello, so an observer can tell that a client has visited a
+	// server before: leave it off where that matters.
+	CachedCertificates bool
+	// CachedInfoCodePoint is the private-use extension type (0xFF00 to
+	// 0xFFFF) that carries it; zero means DefaultCachedInfoCodePoint. Two
+	// peers must agree on it.
+	CachedInfoCodePoint uint16
+
 	// DisableCertificateCompression turns certificate compression off in
 	// both directions. It is on by default: certificates are public, and a
 	// decompressed chain is bounded like any handshake message.
@@ -210,6 +231,16 @@ func (c *Config) build() (*tls13.Params, error) {
 		AnnounceCAs:        c.AnnounceCAs,
 		KeyShares:          2,
 		Compressed:         &params.CompressedCache{},
+	}
+	if c.CachedCertificates {
+		p.CachedInfo13 = c.CachedInfoCodePoint
+		if p.CachedInfo13 == 0 {
+			p.CachedInfo13 = DefaultCachedInfoCodePoint
+		}
+		if p.CachedInfo13 < 0xFF00 {
+			return nil, fmt.Errorf("holdfast: Config.CachedInfoCodePoint %#04x is not a private-use extension type (0xff00 to 0xffff)", p.CachedInfo13)
+		}
+		p.KnownChains = params.NewKnownChains(64)
 	}
 	switch {
 	case c.VerifiedChainCacheSize == 0:

@@ -123,6 +123,16 @@ type Params struct {
 	Compressed *CompressedCache
 	// Chains remembers verified peer chains (nil: verify every time).
 	Chains *ChainCache
+
+	// CachedInfo13 is the private-use extension code point under which
+	// TLS 1.3 peers exchange cached_info (RFC 7924's structures; no RFC
+	// defines it for TLS 1.3); zero turns it off. A client offers the
+	// digests of the Certificate messages in KnownChains for its server
+	// name; a server replaces its Certificate with the digest when the
+	// client already holds it.
+	CachedInfo13 uint16
+	// KnownChains is a client's store of server Certificate messages.
+	KnownChains *KnownChains
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

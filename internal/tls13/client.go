@@ -50,6 +50,8 @@ type clientHandshake struct {
 	didHRR     bool
 	transcript transcript
 	certReq    *wire.CertificateRequest
+	certCached bool   // the server sends its Certificate's digest (cached info)
+	certMsg    []byte // the server's Certificate message, in full
 
 	ticket      *session.ClientTicket // offered for resumption, used once
 	ticket12    *session.ClientTicket // a TLS 1.2 session offered beside TLS 1.3
@@ -96,6 +98,11 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	}
 	if err := hs.readServerFinished(ctx); err != nil {
 		return err
+	}
+	// The server's Finished authenticates the transcript: only now may
+	// its chain be kept for cached info.
+	if hs.certMsg != nil && !hs.certCached && hs.p.CachedInfo13 != 0 {
+		hs.p.KnownChains.Add(hs.p.ServerName, hs.certMsg)
 	}
 	return hs.sendClientFlight(ctx)
 }
@@ -172,6 +179,11 @@ func (hs *clientHandshake) sendClientHello() error {
 			if err := hs.addShare(ch, g); err != nil {
 				return err
 			}
+		}
+	}
+	if offer13 {
+		if err := hs.offerCachedInfo(ch); err != nil {
+			return err
 		}
 	}
 	hs.offerTicket(ch, offer13, offer12)
@@ -373,6 +385,9 @@ func (hs *clientHandshake) readEncryptedExtensions(ctx context.Context) error {
 	// Beyond ALPN, server_name and the server's supported_groups, the
 	// client offered nothing an EncryptedExtensions may answer (RFC 8446
 	// §4.2): early_data or an unknown extension is unsupported_extension.
+	if err := hs.takeCachedInfoAck(ee); err != nil {
+		return err
+	}
 	if len(ee.Unknown) > 0 {
 		return fmt.Errorf("EncryptedExtensions carries extension %d, which the client did not offer: %w", ee.Unknown[0].Type, alert.ErrUnsupportedExtension)
 	}
@@ -411,9 +426,15 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	// The transcript holds the message as sent: the CompressedCertificate
 	// when the server compressed (RFC 8879 §4).
 	sent := msg
-	if msg, err = readCertificateMessage(hs.p, hs.hello.CertCompression, msg, "server"); err != nil {
+	if hs.certCached {
+		msg, err = hs.restoreCachedCertificate(msg)
+	} else {
+		msg, err = readCertificateMessage(hs.p, hs.hello.CertCompression, msg, "server")
+	}
+	if err != nil {
 		return err
 	}
+	hs.certMsg = msg
 	cm, err := wire.ParseCertificate(msg)
 	if err != nil {
 		return fmt.Errorf("parsing Certificate: %w", err)

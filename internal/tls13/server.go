@@ -2,6 +2,7 @@ package tls13
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"hash"
@@ -31,6 +32,8 @@ type serverHandshake struct {
 	cert       *Certificate
 	scheme     sigscheme.Scheme
 	alpn       string
+	certMsg    []byte // the Certificate message, built before EncryptedExtensions
+	certCached bool   // the client holds certMsg: send its digest (cached info)
 	didHRR     bool
 	transcript transcript
 
@@ -392,7 +395,24 @@ func (hs *serverHandshake) sendEncryptedExtensions() error {
 	// Acknowledge the server name the certificate was chosen by (RFC 6066
 	// §3); a resumed session keeps the name it was made for.
 	ack := hs.hello.ServerName != "" && hs.resumed == nil
-	return hs.writeMsg(&wire.EncryptedExtensions{ALPN: hs.alpn, ServerNameAck: ack})
+	ee := &wire.EncryptedExtensions{ALPN: hs.alpn, ServerNameAck: ack}
+	if hs.resumed == nil {
+		var err error
+		if hs.certMsg, err = hs.certificateMessage(); err != nil {
+			return err
+		}
+		if hs.certCached, err = hs.cachedInfoHit(hs.certMsg); err != nil {
+			return err
+		}
+		if hs.certCached {
+			body, err := wire.MarshalServerCachedInfo([]uint8{wire.CachedCert})
+			if err != nil {
+				return err
+			}
+			ee.Unknown = append(ee.Unknown, wire.Extension{Type: hs.p.CachedInfo13, Data: body})
+		}
+	}
+	return hs.writeMsg(ee)
 }
 
 func (hs *serverHandshake) requestClientCert() bool { return hs.p.ClientAuth != NoClientCert }
@@ -417,18 +437,30 @@ func fromSchemes(list []sigscheme.Scheme) []uint16 {
 	return out
 }
 
-func (hs *serverHandshake) sendCertificate() error {
+// certificateMessage is the Certificate message for the chosen chain, in
+// full and uncompressed.
+func (hs *serverHandshake) certificateMessage() ([]byte, error) {
 	msg := &wire.Certificate{}
 	for _, der := range hs.cert.Chain {
 		msg.Entries = append(msg.Entries, wire.CertificateEntry{Data: der})
 	}
-	raw, err := msg.Marshal()
-	if err != nil {
-		return err
+	return msg.Marshal()
+}
+
+func (hs *serverHandshake) sendCertificate() error {
+	raw := hs.certMsg
+	var err error
+	switch {
+	case hs.certCached:
+		// The client holds this very message: its digest stands in.
+		digest := sha256.Sum256(raw)
+		raw, err = wire.MarshalCachedMessage(wire.TypeCertificate, digest[:])
+	default:
+		// RFC 8879: compressed with the first algorithm the client
+		// offers that this server has.
+		raw, err = certificateMessage(hs.p, hs.hello.CertCompression, raw)
 	}
-	// RFC 8879: compressed with the first algorithm the client offers
-	// that this server has.
-	if raw, err = certificateMessage(hs.p, hs.hello.CertCompression, raw); err != nil {
+	if err != nil {
 		return err
 	}
 	hs.transcript.add(raw)

@@ -1,0 +1,98 @@
+package params
+
+import (
+	"crypto/sha256"
+	"sync"
+)
+
+// KnownChains is a client's store of the server Certificate messages it
+// has received in completed handshakes, by server name, so that it can
+// name them in cached_info (RFC 7924) and accept a server's digest in
+// their place. Only a handshake that finished (the server proved it holds
+// the chain's key and the transcript is authenticated) adds a message, so
+// an attacker cannot plant one. It is bounded and safe for concurrent
+// use.
+type KnownChains struct {
+	mu      sync.Mutex
+	max     int
+	perName int
+	byName  map[string][]knownChain
+	n       int
+}
+
+type knownChain struct {
+	digest [32]byte
+	msg    []byte // the Certificate message, header included
+}
+
+// NewKnownChains returns a store of at most max messages, at most two per
+// server name (a server in the middle of a certificate rollover may send
+// either).
+func NewKnownChains(max int) *KnownChains {
+	return &KnownChains{max: max, perName: 2, byName: map[string][]knownChain{}}
+}
+
+// Digests returns the SHA-256 digests of the messages known for name,
+// newest first.
+func (k *KnownChains) Digests(name string) [][]byte {
+	if k == nil || name == "" {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out [][]byte
+	for _, c := range k.byName[name] {
+		d := c.digest
+		out = append(out, d[:])
+	}
+	return out
+}
+
+// Lookup returns the message known for name with the given digest.
+func (k *KnownChains) Lookup(name string, digest []byte) ([]byte, bool) {
+	if k == nil {
+		return nil, false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, c := range k.byName[name] {
+		if string(c.digest[:]) == string(digest) {
+			return c.msg, true
+		}
+	}
+	return nil, false
+}
+
+// Add remembers msg, received from name in a completed handshake.
+func (k *KnownChains) Add(name string, msg []byte) {
+	if k == nil || name == "" || k.max <= 0 {
+		return
+	}
+	c := knownChain{digest: sha256.Sum256(msg), msg: append([]byte(nil), msg...)}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	list := k.byName[name]
+	for i, old := range list {
+		if old.digest == c.digest {
+			// Already known: move it to the front.
+			copy(list[1:i+1], list[:i])
+			list[0] = c
+			return
+		}
+	}
+	if len(list) >= k.perName {
+		list = list[:k.perName-1]
+		k.n--
+	}
+	for other := range k.byName {
+		if k.n < k.max {
+			break
+		}
+		if other != name {
+			k.n -= len(k.byName[other])
+			delete(k.byName, other)
+		}
+	}
+	k.byName[name] = append([]knownChain{c}, list...)
+	k.n++
+}

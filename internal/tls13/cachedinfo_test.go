@@ -1,0 +1,86 @@
+package tls13
+
+import (
+	"crypto/sha256"
+	"errors"
+	"testing"
+
+	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/params"
+	"github.com/holdfast-tls/holdfast/internal/wire"
+)
+
+// A server's cached-info answers the client did not ask for, or digests
+// it does not hold, are refused with the alert RFC 8446 §4.3.1 and RFC
+// 7924 imply.
+func TestCachedInfoRefusals(t *testing.T) {
+	const cp = 0xFFC1
+	known := params.NewKnownChains(4)
+	held := []byte{wire.TypeCertificate, 0, 0, 4, 0, 0, 0, 0}
+	known.Add("a.test", held)
+	p := &params.Params{ServerName: "a.test", CachedInfo13: cp, KnownChains: known}
+	ack := func(types ...uint8) *wire.EncryptedExtensions {
+		body, _ := wire.MarshalServerCachedInfo(types)
+		return &wire.EncryptedExtensions{Unknown: []wire.Extension{{Type: cp, Data: body}}}
+	}
+
+	// Not offered: the answer stays unknown (unsupported_extension).
+	hs := &clientHandshake{p: p, hello: &wire.ClientHello{}}
+	ee := ack(wire.CachedCert)
+	if err := hs.takeCachedInfoAck(ee); err != nil || len(ee.Unknown) != 1 || hs.certCached {
+		t.Fatalf("unoffered answer: %v, unknown %d, cached %v", err, len(ee.Unknown), hs.certCached)
+	}
+	// Offered: an answer with another type is illegal_parameter, a
+	// malformed one decode_error.
+	ch := &wire.ClientHello{}
+	if err := (&clientHandshake{p: p}).offerCachedInfo(ch); err != nil || len(ch.Unknown) != 1 {
+		t.Fatalf("offer: %v, %d extensions", err, len(ch.Unknown))
+	}
+	hs = &clientHandshake{p: p, hello: ch}
+	if err := hs.takeCachedInfoAck(ack(wire.CachedCertReq)); !errors.Is(err, alert.ErrIllegalParameter) {
+		t.Errorf("cert_req answer: %v", err)
+	}
+	bad := &wire.EncryptedExtensions{Unknown: []wire.Extension{{Type: cp, Data: []byte{0, 0}}}}
+	if err := hs.takeCachedInfoAck(bad); !errors.Is(err, alert.ErrDecode) {
+		t.Errorf("malformed answer: %v", err)
+	}
+	if err := hs.takeCachedInfoAck(ack(wire.CachedCert)); err != nil || !hs.certCached {
+		t.Fatalf("good answer: %v", err)
+	}
+	// A digest the client holds restores the message; any other is
+	// illegal_parameter.
+	d := sha256.Sum256(held)
+	msg, _ := wire.MarshalCachedMessage(wire.TypeCertificate, d[:])
+	if got, err := hs.restoreCachedCertificate(msg); err != nil || string(got) != string(held) {
+		t.Fatalf("restore: %v", err)
+	}
+	other := sha256.Sum256([]byte("another chain"))
+	msg, _ = wire.MarshalCachedMessage(wire.TypeCertificate, other[:])
+	if _, err := hs.restoreCachedCertificate(msg); !errors.Is(err, alert.ErrIllegalParameter) {
+		t.Errorf("unknown digest: %v", err)
+	}
+	// The server refuses a malformed offer with decode_error.
+	shs := &serverHandshake{p: p, hello: &wire.ClientHello{Unknown: []wire.Extension{{Type: cp, Data: []byte{0, 1, 1}}}}}
+	if _, err := shs.cachedInfoHit(held); !errors.Is(err, alert.ErrDecode) {
+		t.Errorf("malformed offer: %v", err)
+	}
+}
+
+func TestKnownChainsBounds(t *testing.T) {
+	k := params.NewKnownChains(3)
+	for i := range 5 {
+		k.Add("a.test", []byte{byte(i)})
+	}
+	if n := len(k.Digests("a.test")); n != 2 {
+		t.Fatalf("%d chains kept for one name, want 2", n)
+	}
+	k.Add("b.test", []byte{1})
+	k.Add("c.test", []byte{1})
+	total := 0
+	for _, n := range []string{"a.test", "b.test", "c.test"} {
+		total += len(k.Digests(n))
+	}
+	if total > 3 {
+		t.Fatalf("%d chains kept, bound 3", total)
+	}
+}
