@@ -38,39 +38,51 @@ type handshaker interface {
 }
 
 func benchHandshake(b *testing.B, server, client func(net.Conn) handshaker) {
-	// Loopback TCP rather than net.Pipe: Close writes close_notify, which
-	// a synchronous pipe would block on until the peer reads.
+	ln := benchListener(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		handshakeOnce(b, ln, server, client)
+	}
+}
+
+// benchListener listens on loopback TCP rather than net.Pipe: Close
+// writes close_notify, which a synchronous pipe would block on until the
+// peer reads.
+func benchListener(b *testing.B) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		done := make(chan error, 1)
-		go func() {
-			a, err := ln.Accept()
-			if err != nil {
-				done <- err
-				return
-			}
-			s := server(a)
-			done <- s.Handshake()
-			s.Close()
-		}()
-		c, err := net.Dial("tcp", ln.Addr().String())
+	b.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// handshakeOnce connects to ln and runs one handshake between the
+// connection's two ends.
+func handshakeOnce(b *testing.B, ln net.Listener, server, client func(net.Conn) handshaker) {
+	done := make(chan error, 1)
+	go func() {
+		a, err := ln.Accept()
 		if err != nil {
-			b.Fatal(err)
+			done <- err
+			return
 		}
-		cl := client(c)
-		if err := cl.Handshake(); err != nil {
-			b.Fatal(err)
-		}
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
-		cl.Close()
+		s := server(a)
+		done <- s.Handshake()
+		s.Close()
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
 	}
+	cl := client(c)
+	if err := cl.Handshake(); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	cl.Close()
 }
 
 func BenchmarkHandshake(b *testing.B) {

@@ -104,3 +104,72 @@ func TestCachedInfoCodePointValidated(t *testing.T) {
 		t.Fatal("a non-private code point was accepted")
 	}
 }
+
+// The proffered client certificate (Config.ProfferClientCertificate) in
+// TLS 1.3 with mutual TLS: the first connection sends the client's chain,
+// the second only its digest, and the server still ends with the
+// verified chain. A server that does not hold the chain, or has the option
+// off, gets the chain in full.
+func TestProfferedClientCertificate(t *testing.T) {
+	root := newNamedPKI(t, "Holdfast Proffer Root")
+	inter := root.intermediate(t, "Holdfast Proffer Intermediate")
+	clientCert := inter.leaf(t, ecKey(t, elliptic.P256()), "client.test")
+	clientCert.Certificate = append(clientCert.Certificate, inter.caCert.Raw, root.caCert.Raw)
+	serverCert := root.leaf(t, ecKey(t, elliptic.P256()), "server.test")
+	client := &Config{RootCAs: root.pool, ServerName: "server.test", Certificates: []Certificate{clientCert},
+		ProfferClientCertificate: true, DisableCertificateCompression: true}
+	serverWith := func(on bool) *Config {
+		return &Config{Certificates: []Certificate{serverCert}, ClientAuth: RequireAndVerifyClientCert, ClientCAs: root.pool,
+			ProfferClientCertificate: on, DisableCertificateCompression: true}
+	}
+	connect := func(t *testing.T, server *Config) int64 {
+		t.Helper()
+		var n atomic.Int64
+		cerr, serr := pair(t, func(c net.Conn) error {
+			cl := Client(c, client)
+			defer cl.Close()
+			return sendAndCheck(cl, []byte("proffered"))
+		}, func(c net.Conn) error {
+			sv := Server(countingConn{c, &n}, server)
+			defer sv.Close()
+			if err := echoOnce(sv); err != nil {
+				return err
+			}
+			st := sv.ConnectionState()
+			if len(st.PeerCertificates) != 3 || len(st.VerifiedChains) == 0 {
+				t.Errorf("server ended with %d client certificates, %d verified chains", len(st.PeerCertificates), len(st.VerifiedChains))
+			}
+			return nil
+		})
+		if cerr != nil || serr != nil {
+			t.Fatalf("client %v, server %v", cerr, serr)
+		}
+		return n.Load()
+	}
+	server := serverWith(true)
+	full := connect(t, server)
+	short := connect(t, server)
+	t.Logf("client flight: %d bytes in full, %d proffered (%d saved)", full, short, full-short)
+	if full-short < int64(len(clientCert.Certificate[0])+len(clientCert.Certificate[1])) {
+		t.Fatalf("the proffered certificate saved only %d bytes (%d vs %d)", full-short, full, short)
+	}
+	if n := connect(t, serverWith(true)); n < full-64 {
+		t.Fatalf("a server that does not hold the chain got %d bytes, full is %d", n, full)
+	}
+	if n := connect(t, serverWith(false)); n < full-64 {
+		t.Fatalf("a server with the option off got %d bytes, full is %d", n, full)
+	}
+	// crypto/tls as the server ignores the proffer.
+	cerr, serr := pair(t, func(c net.Conn) error {
+		cl := Client(c, client)
+		defer cl.Close()
+		return sendAndCheck(cl, []byte("to crypto/tls"))
+	}, func(c net.Conn) error {
+		sv := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{toStd(serverCert)}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: root.pool})
+		defer sv.Close()
+		return echoOnce(sv)
+	})
+	if cerr != nil || serr != nil {
+		t.Fatalf("against crypto/tls: client %v, server %v", cerr, serr)
+	}
+}

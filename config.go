@@ -26,6 +26,12 @@ import (
 // unless Config.CachedInfoCodePoint names another.
 const DefaultCachedInfoCodePoint uint16 = 0xFFC1
 
+// DefaultProfferedCertCodePoint is the private-use extension type Holdfast
+// peers use for the proffered client certificate in TLS 1.3
+// (Config.ProfferClientCertificate) unless
+// Config.ProfferedCertCodePoint names another.
+const DefaultProfferedCertCodePoint uint16 = 0xFFC2
+
 // Protocol versions.
 const (
 	VersionTLS12 uint16 = 0x0303
@@ -160,6 +166,22 @@ type Config struct {
 	// peers must agree on it.
 	CachedInfoCodePoint uint16
 
+	// ProfferClientCertificate turns on the proffered client certificate
+	// in TLS 1.3, a Holdfast extension (the second seed's proposal): a
+	// client names the SHA-256 digests of its certificate chains (at most
+	// four) in its ClientHello; a server keeps the client chains it has
+	// verified in completed handshakes (at most 256) and lists in its
+	// CertificateRequest those it holds, and the client then sends the
+	// 32-byte digest instead of its chain. The server verifies the chain it
+	// restores as if it had been sent. Both ends must set it. The digests
+	// travel in the clear and identify the client to anyone watching the
+	// network, which TLS 1.3 otherwise hides: use it only where client
+	// identity is not a secret from the network.
+	ProfferClientCertificate bool
+	// ProfferedCertCodePoint is the private-use extension type that
+	// carries it; zero means DefaultProfferedCertCodePoint.
+	ProfferedCertCodePoint uint16
+
 	// DisableCertificateCompression turns certificate compression off in
 	// both directions. It is on by default: certificates are public, and a
 	// decompressed chain is bounded like any handshake message.
@@ -241,6 +263,19 @@ func (c *Config) build() (*tls13.Params, error) {
 			return nil, fmt.Errorf("holdfast: Config.CachedInfoCodePoint %#04x is not a private-use extension type (0xff00 to 0xffff)", p.CachedInfo13)
 		}
 		p.KnownChains = params.NewKnownChains(64)
+	}
+	if c.ProfferClientCertificate {
+		p.ProfferedCert13 = c.ProfferedCertCodePoint
+		if p.ProfferedCert13 == 0 {
+			p.ProfferedCert13 = DefaultProfferedCertCodePoint
+		}
+		if p.ProfferedCert13 < 0xFF00 {
+			return nil, fmt.Errorf("holdfast: Config.ProfferedCertCodePoint %#04x is not a private-use extension type (0xff00 to 0xffff)", p.ProfferedCert13)
+		}
+		p.HeldChains = params.NewHeldChains(256)
+	}
+	if p.CachedInfo13 != 0 && p.CachedInfo13 == p.ProfferedCert13 {
+		return nil, fmt.Errorf("holdfast: Config.CachedInfoCodePoint and ProfferedCertCodePoint are both %#04x", p.CachedInfo13)
 	}
 	switch {
 	case c.VerifiedChainCacheSize == 0:

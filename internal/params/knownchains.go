@@ -96,3 +96,49 @@ func (k *KnownChains) Add(name string, msg []byte) {
 	k.byName[name] = append([]knownChain{c}, list...)
 	k.n++
 }
+
+// HeldChains is a server's store of client Certificate messages from
+// completed handshakes, by SHA-256 digest, so that a client that proffers
+// a digest need not send its chain again. It is bounded (the oldest
+// entries go first) and safe for concurrent use.
+type HeldChains struct {
+	mu    sync.Mutex
+	max   int
+	msgs  map[[32]byte][]byte
+	order [][32]byte
+}
+
+// NewHeldChains returns a store of at most max messages.
+func NewHeldChains(max int) *HeldChains {
+	return &HeldChains{max: max, msgs: map[[32]byte][]byte{}}
+}
+
+// Lookup returns the stored message with this digest.
+func (h *HeldChains) Lookup(digest []byte) ([]byte, bool) {
+	if h == nil || len(digest) != sha256.Size {
+		return nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg, ok := h.msgs[[32]byte(digest)]
+	return msg, ok
+}
+
+// Add stores msg, received in a completed handshake.
+func (h *HeldChains) Add(msg []byte) {
+	if h == nil || h.max <= 0 {
+		return
+	}
+	d := sha256.Sum256(msg)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.msgs[d]; ok {
+		return
+	}
+	for len(h.order) >= h.max {
+		delete(h.msgs, h.order[0])
+		h.order = h.order[1:]
+	}
+	h.msgs[d] = append([]byte(nil), msg...)
+	h.order = append(h.order, d)
+}

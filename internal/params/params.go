@@ -133,6 +133,16 @@ type Params struct {
 	CachedInfo13 uint16
 	// KnownChains is a client's store of server Certificate messages.
 	KnownChains *KnownChains
+
+	// ProfferedCert13 is the private-use code point of the proffered
+	// client certificate (TLS 1.3, a Holdfast extension); zero turns it
+	// off. A client names the digests of its Certificate messages in its
+	// ClientHello; a server lists in its CertificateRequest those it holds
+	// in HeldChains, and the client sends the digest of one of those
+	// instead of its chain.
+	ProfferedCert13 uint16
+	// HeldChains is a server's store of client Certificate messages.
+	HeldChains *HeldChains
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

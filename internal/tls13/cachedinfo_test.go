@@ -84,3 +84,47 @@ func TestKnownChainsBounds(t *testing.T) {
 		t.Fatalf("%d chains kept, bound 3", total)
 	}
 }
+
+func TestProfferedCertRefusals(t *testing.T) {
+	const cp = 0xFFC2
+	held := params.NewHeldChains(4)
+	chain := &Certificate{Chain: [][]byte{[]byte("a client certificate")}}
+	msg, _ := clientCertificateMessage(nil, chain)
+	held.Add(msg)
+	p := &params.Params{ProfferedCert13: cp, HeldChains: held, ClientCertificates: []*Certificate{chain}}
+
+	ch := &wire.ClientHello{}
+	if err := (&clientHandshake{p: p}).offerProfferedCert(ch); err != nil || len(ch.Unknown) != 1 {
+		t.Fatalf("offer: %v", err)
+	}
+	// The server lists what it holds; the client accepts exactly that.
+	shs := &serverHandshake{p: p, hello: ch}
+	ext, err := shs.profferedHeld()
+	if err != nil || ext == nil || len(shs.heldMsgs) != 1 {
+		t.Fatalf("server: %v %v", ext, err)
+	}
+	hs := &clientHandshake{p: p, hello: ch}
+	if got, err := hs.serverHolds(&wire.CertificateRequest{Unknown: []wire.Extension{*ext}}); err != nil || len(got) != 1 {
+		t.Fatalf("client: %v %v", got, err)
+	}
+	// A listed digest the client never proffered: illegal_parameter.
+	other := sha256.Sum256([]byte("someone else"))
+	body, _ := wire.MarshalClientCachedInfo([]wire.CachedObject{{Type: wire.CachedCert, Hash: other[:]}})
+	if _, err := hs.serverHolds(&wire.CertificateRequest{Unknown: []wire.Extension{{Type: cp, Data: body}}}); !errors.Is(err, alert.ErrIllegalParameter) {
+		t.Errorf("unproffered digest listed: %v", err)
+	}
+	// The client's digest form: restored when listed, illegal_parameter
+	// otherwise; a full Certificate passes through.
+	d := sha256.Sum256(msg)
+	short, _ := wire.MarshalCachedMessage(wire.TypeCertificate, d[:])
+	if got, err := shs.restoreProfferedCert(short); err != nil || string(got) != string(msg) {
+		t.Fatalf("restore: %v", err)
+	}
+	wrong, _ := wire.MarshalCachedMessage(wire.TypeCertificate, other[:])
+	if _, err := shs.restoreProfferedCert(wrong); !errors.Is(err, alert.ErrIllegalParameter) {
+		t.Errorf("unlisted digest: %v", err)
+	}
+	if got, err := shs.restoreProfferedCert(msg); err != nil || string(got) != string(msg) {
+		t.Errorf("full Certificate: %v", err)
+	}
+}

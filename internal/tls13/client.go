@@ -3,6 +3,8 @@ package tls13
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -183,6 +185,9 @@ func (hs *clientHandshake) sendClientHello() error {
 	}
 	if offer13 {
 		if err := hs.offerCachedInfo(ch); err != nil {
+			return err
+		}
+		if err := hs.offerProfferedCert(ch); err != nil {
 			return err
 		}
 	}
@@ -540,17 +545,23 @@ func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 			break
 		}
 	}
-	cm := &wire.Certificate{RequestContext: hs.certReq.Context}
-	if chosen != nil {
-		for _, der := range chosen.Chain {
-			cm.Entries = append(cm.Entries, wire.CertificateEntry{Data: der})
-		}
-	}
-	raw, err := cm.Marshal()
+	raw, err := clientCertificateMessage(hs.certReq.Context, chosen)
 	if err != nil {
 		return err
 	}
-	if raw, err = certificateMessage(hs.p, hs.certReq.CertCompression, raw); err != nil {
+	held, err := hs.serverHolds(hs.certReq)
+	if err != nil {
+		return err
+	}
+	digest := sha256.Sum256(raw)
+	switch {
+	case chosen != nil && slices.ContainsFunc(held, func(h []byte) bool { return subtle.ConstantTimeCompare(h, digest[:]) == 1 }):
+		// The server holds this chain (proffered certificate).
+		raw, err = wire.MarshalCachedMessage(wire.TypeCertificate, digest[:])
+	default:
+		raw, err = certificateMessage(hs.p, hs.certReq.CertCompression, raw)
+	}
+	if err != nil {
 		return err
 	}
 	hs.transcript.add(raw)

@@ -32,8 +32,11 @@ type serverHandshake struct {
 	cert       *Certificate
 	scheme     sigscheme.Scheme
 	alpn       string
-	certMsg    []byte // the Certificate message, built before EncryptedExtensions
-	certCached bool   // the client holds certMsg: send its digest (cached info)
+	certMsg    []byte              // the Certificate message, built before EncryptedExtensions
+	certCached bool                // the client holds certMsg: send its digest (cached info)
+	heldListed []wire.CachedObject // proffered client chains this server holds
+	heldMsgs   [][]byte            // their Certificate messages, in order
+	clientMsg  []byte              // the client's Certificate message, in full
 	didHRR     bool
 	transcript transcript
 
@@ -98,6 +101,11 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	}
 	if err := hs.readClientFinished(ctx); err != nil {
 		return err
+	}
+	// The client's Finished completes a handshake in which its chain was
+	// verified: only now may the chain be held for proffered certificates.
+	if hs.clientMsg != nil && len(hs.state.VerifiedChains) > 0 && hs.p.ProfferedCert13 != 0 {
+		hs.p.HeldChains.Add(hs.clientMsg)
 	}
 	return hs.sendTickets()
 }
@@ -426,6 +434,13 @@ func (hs *serverHandshake) sendCertificateRequest() error {
 		CertificateAuthorities: hs.p.ClientCANames(),
 		CertCompression:        hs.p.CompressionAlgorithms(),
 	}
+	held, err := hs.profferedHeld()
+	if err != nil {
+		return err
+	}
+	if held != nil {
+		req.Unknown = append(req.Unknown, *held)
+	}
 	return hs.writeMsg(req)
 }
 
@@ -516,8 +531,11 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	msg, err := readCertificateMessage(hs.p, hs.p.CompressionAlgorithms(), sent, "client")
+	msg, err := hs.restoreProfferedCert(sent)
 	if err != nil {
+		return err
+	}
+	if msg, err = readCertificateMessage(hs.p, hs.p.CompressionAlgorithms(), msg, "client"); err != nil {
 		return err
 	}
 	cm, err := wire.ParseCertificate(msg)
@@ -558,6 +576,7 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 		}
 	}
 	hs.state.PeerCertificates = certs
+	hs.clientMsg = msg
 
 	return readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], false)
 }
