@@ -2,13 +2,14 @@ package holdfast
 
 import (
 	"crypto/elliptic"
+	"crypto/tls"
 	"net"
 	"sync/atomic"
 	"testing"
 )
 
-// BenchmarkFewerBytes measures the second seed's proposals on a full TLS
-// 1.3 handshake with mutual TLS and 3-certificate chains on both sides
+// BenchmarkFewerBytes measures the second seed's proposals on a full
+// handshake (TLS 1.3, and TLS 1.2 for what it has) with mutual TLS and 3-certificate chains on both sides
 // (leaf, intermediate, root; ECDSA P-256), the same keys in every case:
 // bytes on the wire in each direction and handshakes per second, for the
 // baseline (every option off), each option alone, and all together. The
@@ -23,22 +24,28 @@ func BenchmarkFewerBytes(b *testing.B) {
 		return c
 	}
 	serverCert, clientCert := chain("server.test"), chain("client.test")
-	type options struct{ compress, cached, proffer bool }
+	type options struct {
+		compress, cached, proffer bool
+		vers                      uint16
+	}
 	for _, tc := range []struct {
 		name string
 		opt  options
 	}{
-		{"baseline", options{}},
-		{"compression", options{compress: true}},
-		{"cached-info", options{cached: true}},
-		{"proffered-client-cert", options{proffer: true}},
-		{"all", options{true, true, true}},
+		{"TLS1.3/baseline", options{vers: VersionTLS13}},
+		{"TLS1.3/compression", options{compress: true, vers: VersionTLS13}},
+		{"TLS1.3/cached-info", options{cached: true, vers: VersionTLS13}},
+		{"TLS1.3/proffered-client-cert", options{proffer: true, vers: VersionTLS13}},
+		{"TLS1.3/all", options{true, true, true, VersionTLS13}},
+		{"TLS1.2/baseline", options{vers: VersionTLS12}},
+		{"TLS1.2/cached-info", options{cached: true, vers: VersionTLS12}},
 	} {
 		server := &Config{Certificates: []Certificate{serverCert}, ClientAuth: RequireAndVerifyClientCert, ClientCAs: root.pool,
-			SessionTicketsDisabled: true, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256},
+			SessionTicketsDisabled: true, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+			DisableTLS12CachedInfo:        !tc.opt.cached,
 			DisableCertificateCompression: !tc.opt.compress, CachedCertificates: tc.opt.cached, ProfferClientCertificate: tc.opt.proffer}
-		client := &Config{RootCAs: root.pool, ServerName: "server.test", Certificates: []Certificate{clientCert},
-			CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256},
+		client := &Config{RootCAs: root.pool, ServerName: "server.test", Certificates: []Certificate{clientCert}, MaxVersion: tc.opt.vers,
+			CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
 			DisableCertificateCompression: !tc.opt.compress, CachedCertificates: tc.opt.cached, ProfferClientCertificate: tc.opt.proffer}
 		b.Run(tc.name, func(b *testing.B) {
 			var toServer, toClient atomic.Int64

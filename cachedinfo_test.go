@@ -173,3 +173,67 @@ func TestProfferedClientCertificate(t *testing.T) {
 		t.Fatalf("against crypto/tls: client %v, server %v", cerr, serr)
 	}
 }
+
+// RFC 7924 in TLS 1.2 between Holdfast peers with mutual TLS: on the
+// second connection the server's Certificate and CertificateRequest both
+// go as digests. A server with DisableTLS12CachedInfo, and crypto/tls,
+// send them in full.
+func TestCachedInfo12(t *testing.T) {
+	root := newNamedPKI(t, "Holdfast RFC 7924 Root")
+	inter := root.intermediate(t, "Holdfast RFC 7924 Intermediate")
+	leaf := inter.leaf(t, ecKey(t, elliptic.P256()), "server.test")
+	leaf.Certificate = append(leaf.Certificate, inter.caCert.Raw, root.caCert.Raw)
+	clientCert := inter.leaf(t, ecKey(t, elliptic.P256()), "client.test")
+	clientCert.Certificate = append(clientCert.Certificate, inter.caCert.Raw)
+	client := &Config{RootCAs: root.pool, ServerName: "server.test", MaxVersion: VersionTLS12, CachedCertificates: true,
+		Certificates: []Certificate{clientCert}}
+	serverWith := func(off bool) *Config {
+		return &Config{Certificates: []Certificate{leaf}, ClientAuth: RequireAndVerifyClientCert, ClientCAs: root.pool,
+			SessionTicketsDisabled: true, DisableTLS12CachedInfo: off}
+	}
+	connect := func(t *testing.T, server *Config) int64 {
+		t.Helper()
+		var n atomic.Int64
+		cerr, serr := pair(t, func(c net.Conn) error {
+			cl := Client(countingConn{c, &n}, client)
+			defer cl.Close()
+			if err := sendAndCheck(cl, []byte("rfc 7924")); err != nil {
+				return err
+			}
+			if st := cl.ConnectionState(); st.Version != VersionTLS12 || len(st.PeerCertificates) != 3 {
+				t.Errorf("version %#x, %d server certificates", st.Version, len(st.PeerCertificates))
+			}
+			return nil
+		}, func(c net.Conn) error {
+			sv := Server(c, server)
+			defer sv.Close()
+			return echoOnce(sv)
+		})
+		if cerr != nil || serr != nil {
+			t.Fatalf("client %v, server %v", cerr, serr)
+		}
+		return n.Load()
+	}
+	server := serverWith(false)
+	full := connect(t, server)
+	cached := connect(t, server)
+	t.Logf("TLS 1.2 server flight: %d bytes in full, %d with cached_info (%d saved)", full, cached, full-cached)
+	if full-cached < int64(len(leaf.Certificate[0])+len(leaf.Certificate[1])) {
+		t.Fatalf("cached_info saved only %d bytes", full-cached)
+	}
+	if n := connect(t, serverWith(true)); n < full-64 {
+		t.Fatalf("a server with DisableTLS12CachedInfo sent %d bytes, full is %d", n, full)
+	}
+	cerr, serr := pair(t, func(c net.Conn) error {
+		cl := Client(c, client)
+		defer cl.Close()
+		return sendAndCheck(cl, []byte("to crypto/tls"))
+	}, func(c net.Conn) error {
+		sv := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{toStd(leaf)}, MaxVersion: tls.VersionTLS12})
+		defer sv.Close()
+		return echoOnce(sv)
+	})
+	if cerr != nil || serr != nil {
+		t.Fatalf("against crypto/tls: client %v, server %v", cerr, serr)
+	}
+}

@@ -150,17 +150,25 @@ type Config struct {
 	// them.
 	VerifiedChainCacheSize int
 
-	// CachedCertificates turns on cached information in TLS 1.3, a
-	// Holdfast extension (RFC 7924's mechanism, which no RFC defines for
-	// TLS 1.3): a client keeps the server Certificate messages of its
-	// completed handshakes (at most 64, two per server name) and names
-	// them by SHA-256 in its ClientHello; a server, when the client holds
-	// the chain it would send, sends the 32-byte digest instead. Both ends
-	// must set it; other peers never see the extension's effect (a server
-	// ignores an extension it does not know). The digests are visible in
+	// CachedCertificates turns on cached information: RFC 7924's
+	// cached_info in TLS 1.2, and in TLS 1.3 a Holdfast extension with the
+	// same structures under a private-use code point (no RFC defines it
+	// there). A client keeps the server Certificate (and in TLS 1.2
+	// CertificateRequest) messages of its completed handshakes (at most
+	// 64, two per server name and kind) and names them by SHA-256 in its
+	// ClientHello; a server, when the client holds what it would send,
+	// sends the 32-byte digest instead. In TLS 1.3 both ends must set it
+	// (a server ignores an extension it does not know); in TLS 1.2 a
+	// Holdfast server answers by default (DisableTLS12CachedInfo). The digests are visible in
 	// the ClientHello, so an observer can tell that a client has visited a
 	// server before: leave it off where that matters.
 	CachedCertificates bool
+	// DisableTLS12CachedInfo stops a TLS 1.2 server answering RFC 7924
+	// cached_info, which it does by default: a client that holds the
+	// server's Certificate (and CertificateRequest) from an earlier
+	// finished handshake gets their SHA-256 digests instead. A Holdfast
+	// client offers it with CachedCertificates.
+	DisableTLS12CachedInfo bool
 	// CachedInfoCodePoint is the private-use extension type (0xFF00 to
 	// 0xFFFF) that carries it; zero means DefaultCachedInfoCodePoint. Two
 	// peers must agree on it.
@@ -263,7 +271,9 @@ func (c *Config) build() (*tls13.Params, error) {
 			return nil, fmt.Errorf("holdfast: Config.CachedInfoCodePoint %#04x is not a private-use extension type (0xff00 to 0xffff)", p.CachedInfo13)
 		}
 		p.KnownChains = params.NewKnownChains(64)
+		p.OfferCachedInfo12 = true
 	}
+	p.ServeCachedInfo12 = !c.DisableTLS12CachedInfo
 	if c.ProfferClientCertificate {
 		p.ProfferedCert13 = c.ProfferedCertCodePoint
 		if p.ProfferedCert13 == 0 {

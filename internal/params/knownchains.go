@@ -5,10 +5,10 @@ import (
 	"sync"
 )
 
-// KnownChains is a client's store of the server Certificate messages it
-// has received in completed handshakes, by server name, so that it can
-// name them in cached_info (RFC 7924) and accept a server's digest in
-// their place. Only a handshake that finished (the server proved it holds
+// KnownChains is a client's store of the server messages it has received
+// in completed handshakes (Certificate, and in TLS 1.2 CertificateRequest),
+// by server name and cached-info type, so that it can name them in
+// cached_info (RFC 7924) and accept a server's digest in their place. Only a handshake that finished (the server proved it holds
 // the chain's key and the transcript is authenticated) adds a message, so
 // an attacker cannot plant one. It is bounded and safe for concurrent
 // use.
@@ -32,30 +32,39 @@ func NewKnownChains(max int) *KnownChains {
 	return &KnownChains{max: max, perName: 2, byName: map[string][]knownChain{}}
 }
 
-// Digests returns the SHA-256 digests of the messages known for name,
-// newest first.
-func (k *KnownChains) Digests(name string) [][]byte {
+// KnownTLS12 is added to a cached-info type to keep TLS 1.2 messages
+// apart from TLS 1.3 ones in KnownChains: the two versions' Certificate
+// messages differ, so their digests do too.
+const KnownTLS12 uint8 = 0x80
+
+// knownKey is the store's key: the cached-info type, then the name.
+func knownKey(name string, typ uint8) string { return string(rune(typ)) + name }
+
+// Digests returns the SHA-256 digests of the messages of type typ known
+// for name, newest first.
+func (k *KnownChains) Digests(name string, typ uint8) [][]byte {
 	if k == nil || name == "" {
 		return nil
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var out [][]byte
-	for _, c := range k.byName[name] {
+	for _, c := range k.byName[knownKey(name, typ)] {
 		d := c.digest
 		out = append(out, d[:])
 	}
 	return out
 }
 
-// Lookup returns the message known for name with the given digest.
-func (k *KnownChains) Lookup(name string, digest []byte) ([]byte, bool) {
+// Lookup returns the message of type typ known for name with the given
+// digest.
+func (k *KnownChains) Lookup(name string, typ uint8, digest []byte) ([]byte, bool) {
 	if k == nil {
 		return nil, false
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for _, c := range k.byName[name] {
+	for _, c := range k.byName[knownKey(name, typ)] {
 		if string(c.digest[:]) == string(digest) {
 			return c.msg, true
 		}
@@ -63,12 +72,14 @@ func (k *KnownChains) Lookup(name string, digest []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// Add remembers msg, received from name in a completed handshake.
-func (k *KnownChains) Add(name string, msg []byte) {
+// Add remembers msg, of cached-info type typ, received from name in a
+// completed handshake.
+func (k *KnownChains) Add(name string, typ uint8, msg []byte) {
 	if k == nil || name == "" || k.max <= 0 {
 		return
 	}
 	c := knownChain{digest: sha256.Sum256(msg), msg: append([]byte(nil), msg...)}
+	name = knownKey(name, typ)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	list := k.byName[name]

@@ -131,8 +131,13 @@ type Params struct {
 	// name; a server replaces its Certificate with the digest when the
 	// client already holds it.
 	CachedInfo13 uint16
-	// KnownChains is a client's store of server Certificate messages.
+	// KnownChains is a client's store of server Certificate (and TLS 1.2
+	// CertificateRequest) messages.
 	KnownChains *KnownChains
+	// OfferCachedInfo12 makes a client offer RFC 7924 cached_info for TLS
+	// 1.2 (the digests in KnownChains); ServeCachedInfo12 makes a TLS 1.2
+	// server honour it.
+	OfferCachedInfo12, ServeCachedInfo12 bool
 
 	// ProfferedCert13 is the private-use code point of the proffered
 	// client certificate (TLS 1.3, a Holdfast extension); zero turns it

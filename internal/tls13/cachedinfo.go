@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 )
 
@@ -26,7 +27,7 @@ func (hs *clientHandshake) offerCachedInfo(ch *wire.ClientHello) error {
 	if hs.p.CachedInfo13 == 0 {
 		return nil
 	}
-	digests := hs.p.KnownChains.Digests(hs.p.ServerName)
+	digests := hs.p.KnownChains.Digests(hs.p.ServerName, wire.CachedCert)
 	if len(digests) == 0 {
 		return nil
 	}
@@ -39,6 +40,30 @@ func (hs *clientHandshake) offerCachedInfo(ch *wire.ClientHello) error {
 		return err
 	}
 	ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.CachedInfo13, Data: body})
+	return nil
+}
+
+// offerCachedInfo12 adds RFC 7924 cached_info for TLS 1.2: the digests of
+// the TLS 1.2 Certificate and CertificateRequest messages known for the
+// server name.
+func (hs *clientHandshake) offerCachedInfo12(ch *wire.ClientHello) error {
+	if !hs.p.OfferCachedInfo12 {
+		return nil
+	}
+	var objs []wire.CachedObject
+	for _, typ := range []uint8{wire.CachedCert, wire.CachedCertReq} {
+		for _, d := range hs.p.KnownChains.Digests(hs.p.ServerName, typ|params.KnownTLS12) {
+			objs = append(objs, wire.CachedObject{Type: typ, Hash: d})
+		}
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	body, err := wire.MarshalClientCachedInfo(objs)
+	if err != nil {
+		return err
+	}
+	ch.Unknown = append(ch.Unknown, wire.Extension{Type: wire.ExtCachedInfo, Data: body})
 	return nil
 }
 
@@ -86,7 +111,7 @@ func (hs *clientHandshake) restoreCachedCertificate(msg []byte) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("parsing the server's cached-info Certificate: %w", err)
 	}
-	full, ok := hs.p.KnownChains.Lookup(hs.p.ServerName, digest)
+	full, ok := hs.p.KnownChains.Lookup(hs.p.ServerName, wire.CachedCert, digest)
 	if !ok {
 		return nil, fmt.Errorf("server's cached-info Certificate names a chain this client did not offer: %w", alert.ErrIllegalParameter)
 	}

@@ -17,7 +17,7 @@ func TestCachedInfoRefusals(t *testing.T) {
 	const cp = 0xFFC1
 	known := params.NewKnownChains(4)
 	held := []byte{wire.TypeCertificate, 0, 0, 4, 0, 0, 0, 0}
-	known.Add("a.test", held)
+	known.Add("a.test", wire.CachedCert, held)
 	p := &params.Params{ServerName: "a.test", CachedInfo13: cp, KnownChains: known}
 	ack := func(types ...uint8) *wire.EncryptedExtensions {
 		body, _ := wire.MarshalServerCachedInfo(types)
@@ -69,16 +69,16 @@ func TestCachedInfoRefusals(t *testing.T) {
 func TestKnownChainsBounds(t *testing.T) {
 	k := params.NewKnownChains(3)
 	for i := range 5 {
-		k.Add("a.test", []byte{byte(i)})
+		k.Add("a.test", 1, []byte{byte(i)})
 	}
-	if n := len(k.Digests("a.test")); n != 2 {
+	if n := len(k.Digests("a.test", 1)); n != 2 {
 		t.Fatalf("%d chains kept for one name, want 2", n)
 	}
-	k.Add("b.test", []byte{1})
-	k.Add("c.test", []byte{1})
+	k.Add("b.test", 1, []byte{1})
+	k.Add("c.test", 1, []byte{1})
 	total := 0
 	for _, n := range []string{"a.test", "b.test", "c.test"} {
-		total += len(k.Digests(n))
+		total += len(k.Digests(n, 1))
 	}
 	if total > 3 {
 		t.Fatalf("%d chains kept, bound 3", total)

@@ -104,7 +104,7 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	// The server's Finished authenticates the transcript: only now may
 	// its chain be kept for cached info.
 	if hs.certMsg != nil && !hs.certCached && hs.p.CachedInfo13 != 0 {
-		hs.p.KnownChains.Add(hs.p.ServerName, hs.certMsg)
+		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCert, hs.certMsg)
 	}
 	return hs.sendClientFlight(ctx)
 }
@@ -181,6 +181,11 @@ func (hs *clientHandshake) sendClientHello() error {
 			if err := hs.addShare(ch, g); err != nil {
 				return err
 			}
+		}
+	}
+	if offer12 {
+		if err := hs.offerCachedInfo12(ch); err != nil {
+			return err
 		}
 	}
 	if offer13 {
