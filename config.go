@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +33,32 @@ const DefaultCachedInfoCodePoint uint16 = 0xFFC1
 // (Config.ProfferClientCertificate) unless
 // Config.ProfferedCertCodePoint names another.
 const DefaultProfferedCertCodePoint uint16 = 0xFFC2
+
+// DefaultRandomPremasterCodePoint is the private-use extension type for the
+// fully random TLS 1.2 premaster (Config.RandomPremaster) unless
+// Config.RandomPremasterCodePoint names another.
+const DefaultRandomPremasterCodePoint uint16 = 0xFFC3
+
+// checkCodePoints refuses Holdfast extension code points outside the
+// private-use range (0xff00 to 0xffff) or shared by two extensions; zero
+// means the extension is off.
+func checkCodePoints(cps map[string]uint16) error {
+	seen := map[uint16]string{}
+	for _, name := range slices.Sorted(maps.Keys(cps)) {
+		cp := cps[name]
+		if cp == 0 {
+			continue
+		}
+		if cp < 0xFF00 {
+			return fmt.Errorf("holdfast: Config.%s %#04x is not a private-use extension type (0xff00 to 0xffff)", name, cp)
+		}
+		if other, dup := seen[cp]; dup {
+			return fmt.Errorf("holdfast: Config.%s and %s are both %#04x", other, name, cp)
+		}
+		seen[cp] = name
+	}
+	return nil
+}
 
 // Protocol versions.
 const (
@@ -190,6 +218,17 @@ type Config struct {
 	// carries it; zero means DefaultProfferedCertCodePoint.
 	ProfferedCertCodePoint uint16
 
+	// RandomPremaster makes TLS 1.2 RSA key transport use a premaster
+	// secret of 48 random bytes, without the two version bytes RFC 5246
+	// puts first, when both ends set it (a Holdfast extension, the second
+	// seed's proposal; docs/PREMASTER.md has the security argument). A
+	// server without it, and every other peer, gets the standard
+	// premaster.
+	RandomPremaster bool
+	// RandomPremasterCodePoint is the private-use extension type that
+	// carries it; zero means DefaultRandomPremasterCodePoint.
+	RandomPremasterCodePoint uint16
+
 	// DisableCertificateCompression turns certificate compression off in
 	// both directions. It is on by default: certificates are public, and a
 	// decompressed chain is bounded like any handshake message.
@@ -267,9 +306,6 @@ func (c *Config) build() (*tls13.Params, error) {
 		if p.CachedInfo13 == 0 {
 			p.CachedInfo13 = DefaultCachedInfoCodePoint
 		}
-		if p.CachedInfo13 < 0xFF00 {
-			return nil, fmt.Errorf("holdfast: Config.CachedInfoCodePoint %#04x is not a private-use extension type (0xff00 to 0xffff)", p.CachedInfo13)
-		}
 		p.KnownChains = params.NewKnownChains(64)
 		p.OfferCachedInfo12 = true
 	}
@@ -279,13 +315,17 @@ func (c *Config) build() (*tls13.Params, error) {
 		if p.ProfferedCert13 == 0 {
 			p.ProfferedCert13 = DefaultProfferedCertCodePoint
 		}
-		if p.ProfferedCert13 < 0xFF00 {
-			return nil, fmt.Errorf("holdfast: Config.ProfferedCertCodePoint %#04x is not a private-use extension type (0xff00 to 0xffff)", p.ProfferedCert13)
-		}
 		p.HeldChains = params.NewHeldChains(256)
 	}
-	if p.CachedInfo13 != 0 && p.CachedInfo13 == p.ProfferedCert13 {
-		return nil, fmt.Errorf("holdfast: Config.CachedInfoCodePoint and ProfferedCertCodePoint are both %#04x", p.CachedInfo13)
+	if c.RandomPremaster {
+		p.RandomPremaster = c.RandomPremasterCodePoint
+		if p.RandomPremaster == 0 {
+			p.RandomPremaster = DefaultRandomPremasterCodePoint
+		}
+	}
+	if err := checkCodePoints(map[string]uint16{"CachedInfoCodePoint": p.CachedInfo13,
+		"ProfferedCertCodePoint": p.ProfferedCert13, "RandomPremasterCodePoint": p.RandomPremaster}); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.VerifiedChainCacheSize == 0:

@@ -26,16 +26,17 @@ type clientHandshake struct {
 	p  *params.Params
 	tr Transport
 
-	hello      *wire.ClientHello
-	server     *wire.ServerHello
-	suite      Suite
-	group      kex.Group
-	transcript transcript
-	certReq    *wire.CertificateRequest12
-	certMsg    []byte // the server's Certificate message, in full
-	certCached bool   // the server sends its Certificate's digest (RFC 7924)
-	reqCached  bool   // the same for its CertificateRequest
-	leaf       *x509.Certificate
+	hello           *wire.ClientHello
+	server          *wire.ServerHello
+	suite           Suite
+	group           kex.Group
+	transcript      transcript
+	certReq         *wire.CertificateRequest12
+	certMsg         []byte // the server's Certificate message, in full
+	certCached      bool   // the server sends its Certificate's digest (RFC 7924)
+	reqCached       bool   // the same for its CertificateRequest
+	randomPremaster bool   // both ends agreed to a fully random premaster
+	leaf            *x509.Certificate
 
 	ecdhPublic []byte // the client's ECDHE share for ClientKeyExchange
 	etm        bool   // encrypt_then_mac negotiated
@@ -113,6 +114,9 @@ func (hs *clientHandshake) processServerHello() error {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
 	}
 	if err := hs.takeCachedInfo(sh); err != nil {
+		return err
+	}
+	if err := hs.takeRandomPremaster(sh); err != nil {
 		return err
 	}
 	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC ||
@@ -342,8 +346,13 @@ func (hs *clientHandshake) clientKeyExchange() (*wire.ClientKeyExchange, error) 
 	}
 	hs.premaster = pm
 	b := pm.Bytes()
-	b[0], b[1] = byte(hs.hello.Vers>>8), byte(hs.hello.Vers)
-	if _, err := io.ReadFull(hs.p.Rand, b[2:]); err != nil {
+	random := b[2:]
+	if hs.randomPremaster {
+		random = b // all 48 bytes (docs/PREMASTER.md)
+	} else {
+		b[0], b[1] = byte(hs.hello.Vers>>8), byte(hs.hello.Vers)
+	}
+	if _, err := io.ReadFull(hs.p.Rand, random); err != nil {
 		return nil, fmt.Errorf("reading randomness: %w", err)
 	}
 	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.

@@ -34,16 +34,17 @@ type serverHandshake struct {
 	p  *params.Params
 	tr Transport
 
-	hello       *wire.ClientHello
-	suite       Suite
-	group       kex.Group
-	cert        *params.Certificate
-	scheme      sigscheme.Scheme
-	alpn        string
-	transcript  transcript
-	random      [32]byte
-	secureReneg bool
-	etm         bool // encrypt_then_mac negotiated (CBC suites only)
+	hello           *wire.ClientHello
+	suite           Suite
+	group           kex.Group
+	cert            *params.Certificate
+	scheme          sigscheme.Scheme
+	alpn            string
+	transcript      transcript
+	random          [32]byte
+	secureReneg     bool
+	randomPremaster bool // both ends agreed to a fully random premaster
+	etm             bool // encrypt_then_mac negotiated (CBC suites only)
 
 	resumed     bool
 	issueTicket bool   // an RFC 5077 ticket ends the full handshake
@@ -246,6 +247,9 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 		return err
 	}
 	if err := hs.offerSession(sh); err != nil {
+		return err
+	}
+	if err := hs.agreeRandomPremaster(sh); err != nil {
 		return err
 	}
 	certMsg, err := (&wire.Certificate12{Certificates: hs.cert.Chain}).Marshal()

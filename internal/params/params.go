@@ -148,6 +148,11 @@ type Params struct {
 	ProfferedCert13 uint16
 	// HeldChains is a server's store of client Certificate messages.
 	HeldChains *HeldChains
+
+	// RandomPremaster is the private-use code point of the fully random
+	// premaster (TLS 1.2 RSA key transport, a Holdfast extension); zero
+	// turns it off.
+	RandomPremaster uint16
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

@@ -187,6 +187,10 @@ func (hs *clientHandshake) sendClientHello() error {
 		if err := hs.offerCachedInfo12(ch); err != nil {
 			return err
 		}
+		if hs.p.RandomPremaster != 0 {
+			// A Holdfast extension for TLS 1.2 RSA key transport; empty.
+			ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.RandomPremaster})
+		}
 	}
 	if offer13 {
 		if err := hs.offerCachedInfo(ch); err != nil {
