@@ -15,6 +15,7 @@ import (
 
 type benchEnds struct {
 	hfServer, hfClient   *Config
+	hfClientNoCache      *Config // hfClient with VerifiedChainCacheSize -1
 	stdServer, stdClient *tls.Config
 }
 
@@ -22,8 +23,10 @@ func newBenchEnds(b *testing.B, key crypto.Signer) *benchEnds {
 	pki := newTestPKI(b)
 	cert := pki.leaf(b, key, "server.test")
 	return &benchEnds{
-		hfServer:  &Config{Certificates: []Certificate{cert}, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
-		hfClient:  &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfServer: &Config{Certificates: []Certificate{cert}, CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfClient: &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256}},
+		hfClientNoCache: &Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []CurveID{X25519}, CipherSuites: []uint16{TLS_AES_128_GCM_SHA256},
+			VerifiedChainCacheSize: -1},
 		stdServer: &tls.Config{Certificates: []tls.Certificate{toStd(cert)}, CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true},
 		stdClient: &tls.Config{RootCAs: pki.pool, ServerName: "server.test", CurvePreferences: []tls.CurveID{tls.X25519}, MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true},
 	}
@@ -35,39 +38,51 @@ type handshaker interface {
 }
 
 func benchHandshake(b *testing.B, server, client func(net.Conn) handshaker) {
-	// Loopback TCP rather than net.Pipe: Close writes close_notify, which
-	// a synchronous pipe would block on until the peer reads.
+	ln := benchListener(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		handshakeOnce(b, ln, server, client)
+	}
+}
+
+// benchListener listens on loopback TCP rather than net.Pipe: Close
+// writes close_notify, which a synchronous pipe would block on until the
+// peer reads.
+func benchListener(b *testing.B) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		done := make(chan error, 1)
-		go func() {
-			a, err := ln.Accept()
-			if err != nil {
-				done <- err
-				return
-			}
-			s := server(a)
-			done <- s.Handshake()
-			s.Close()
-		}()
-		c, err := net.Dial("tcp", ln.Addr().String())
+	b.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// handshakeOnce connects to ln and runs one handshake between the
+// connection's two ends.
+func handshakeOnce(b *testing.B, ln net.Listener, server, client func(net.Conn) handshaker) {
+	done := make(chan error, 1)
+	go func() {
+		a, err := ln.Accept()
 		if err != nil {
-			b.Fatal(err)
+			done <- err
+			return
 		}
-		cl := client(c)
-		if err := cl.Handshake(); err != nil {
-			b.Fatal(err)
-		}
-		if err := <-done; err != nil {
-			b.Fatal(err)
-		}
-		cl.Close()
+		s := server(a)
+		done <- s.Handshake()
+		s.Close()
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
 	}
+	cl := client(c)
+	if err := cl.Handshake(); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	cl.Close()
 }
 
 func BenchmarkHandshake(b *testing.B) {
@@ -79,6 +94,13 @@ func BenchmarkHandshake(b *testing.B) {
 		b.Run(k.name+"/holdfast", func(b *testing.B) {
 			benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
 				func(c net.Conn) handshaker { return Client(c, e.hfClient) })
+		})
+		// The same with the verified-chain cache off: the client parses
+		// and verifies the chain in every handshake, as crypto/tls does.
+		noCache := e.hfClientNoCache
+		b.Run(k.name+"/holdfast-nochaincache", func(b *testing.B) {
+			benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
+				func(c net.Conn) handshaker { return Client(c, noCache) })
 		})
 		b.Run(k.name+"/crypto-tls", func(b *testing.B) {
 			benchHandshake(b, func(c net.Conn) handshaker { return tls.Server(c, e.stdServer) },
@@ -147,8 +169,8 @@ func BenchmarkBulk(b *testing.B) {
 
 func newBenchEnds12(b *testing.B, key crypto.Signer, suite uint16) *benchEnds {
 	e := newBenchEnds(b, key)
-	e.hfServer.CipherSuites, e.hfClient.CipherSuites = []uint16{suite}, []uint16{suite}
-	e.hfClient.MaxVersion = VersionTLS12
+	e.hfServer.CipherSuites, e.hfClient.CipherSuites, e.hfClientNoCache.CipherSuites = []uint16{suite}, []uint16{suite}, []uint16{suite}
+	e.hfClient.MaxVersion, e.hfClientNoCache.MaxVersion = VersionTLS12, VersionTLS12
 	e.stdServer.MaxVersion, e.stdClient.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
 	e.stdServer.MinVersion, e.stdClient.MinVersion = tls.VersionTLS12, tls.VersionTLS12
 	e.stdServer.CipherSuites, e.stdClient.CipherSuites = []uint16{suite}, []uint16{suite}
@@ -162,6 +184,11 @@ func BenchmarkHandshake12(b *testing.B) {
 	b.Run("ECDHE-ECDSA-AES128GCM/holdfast", func(b *testing.B) {
 		benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
 			func(c net.Conn) handshaker { return Client(c, e.hfClient) })
+	})
+	noCache := e.hfClientNoCache
+	b.Run("ECDHE-ECDSA-AES128GCM/holdfast-nochaincache", func(b *testing.B) {
+		benchHandshake(b, func(c net.Conn) handshaker { return Server(c, e.hfServer) },
+			func(c net.Conn) handshaker { return Client(c, noCache) })
 	})
 	b.Run("ECDHE-ECDSA-AES128GCM/crypto-tls", func(b *testing.B) {
 		benchHandshake(b, func(c net.Conn) handshaker { return tls.Server(c, e.stdServer) },

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/holdfast-tls/holdfast/certcompress"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
@@ -21,6 +23,43 @@ import (
 	"github.com/holdfast-tls/holdfast/tickets"
 	"github.com/holdfast-tls/holdfast/tls12"
 )
+
+// DefaultCachedInfoCodePoint is the private-use extension type Holdfast
+// peers use for cached information in TLS 1.3 (Config.CachedCertificates)
+// unless Config.CachedInfoCodePoint names another.
+const DefaultCachedInfoCodePoint uint16 = 0xFFC1
+
+// DefaultProfferedCertCodePoint is the private-use extension type Holdfast
+// peers use for the proffered client certificate in TLS 1.3
+// (Config.ProfferClientCertificate) unless
+// Config.ProfferedCertCodePoint names another.
+const DefaultProfferedCertCodePoint uint16 = 0xFFC2
+
+// DefaultRandomPremasterCodePoint is the private-use extension type for the
+// fully random TLS 1.2 premaster (Config.RandomPremaster) unless
+// Config.RandomPremasterCodePoint names another.
+const DefaultRandomPremasterCodePoint uint16 = 0xFFC3
+
+// checkCodePoints refuses Holdfast extension code points outside the
+// private-use range (0xff00 to 0xffff) or shared by two extensions; zero
+// means the extension is off.
+func checkCodePoints(cps map[string]uint16) error {
+	seen := map[uint16]string{}
+	for _, name := range slices.Sorted(maps.Keys(cps)) {
+		cp := cps[name]
+		if cp == 0 {
+			continue
+		}
+		if cp < 0xFF00 {
+			return fmt.Errorf("holdfast: Config.%s %#04x is not a private-use extension type (0xff00 to 0xffff)", name, cp)
+		}
+		if other, dup := seen[cp]; dup {
+			return fmt.Errorf("holdfast: Config.%s and %s are both %#04x", other, name, cp)
+		}
+		seen[cp] = name
+	}
+	return nil
+}
 
 // Protocol versions.
 const (
@@ -146,10 +185,83 @@ type Config struct {
 	// certificates back; nil means the subjects of RootCAs, by name only.
 	AnnouncedRoots []*x509.Certificate
 
-	// DisableCertificateCompression stops a client offering, and a server
-	// using, TLS 1.3 certificate compression (RFC 8879, zlib). It is on by
-	// default: certificates are public, and a decompressed chain is
-	// bounded like any handshake message.
+	// CertificateCompressors are the TLS 1.3 certificate compression
+	// algorithms (RFC 8879) this side offers and uses, in preference
+	// order, in both directions: a client offers them for the server's
+	// chain and compresses its own when a server's CertificateRequest
+	// asks; a server compresses its chain with the first the client
+	// offers that it has, and asks for them in CertificateRequest. Nil
+	// means zlib (certcompress.Zlib); brotli and zstd are in
+	// certcompress/brotli and certcompress/zstd. A server compresses each
+	// chain once and reuses the result.
+	CertificateCompressors []certcompress.Compressor
+	// VerifiedChainCacheSize bounds how many verified peer certificate
+	// chains are remembered, so that a peer seen again with the same
+	// chain (byte for byte, for the same server name) is not parsed and
+	// verified again: the expensive part of a full handshake after the key
+	// exchange. The peer's handshake signature and VerifyPeerCertificate
+	// are still checked every time, and a remembered verification is used
+	// only while every certificate is within its validity and for at most
+	// an hour. Zero means 64; negative turns the cache off (every chain is
+	// verified in full, as crypto/tls does). The certificates in
+	// ConnectionState are then shared between connections: do not modify
+	// them.
+	VerifiedChainCacheSize int
+
+	// CachedCertificates turns on cached information: RFC 7924's
+	// cached_info in TLS 1.2, and in TLS 1.3 a Holdfast extension with the
+	// same structures under a private-use code point (no RFC defines it
+	// there). A client keeps the server Certificate (and in TLS 1.2
+	// CertificateRequest) messages of its completed handshakes (at most
+	// 64, two per server name and kind) and names them by SHA-256 in its
+	// ClientHello; a server, when the client holds what it would send,
+	// sends the 32-byte digest instead. In TLS 1.3 both ends must set it
+	// (a server ignores an extension it does not know); in TLS 1.2 a
+	// Holdfast server answers by default (DisableTLS12CachedInfo). The digests are visible in
+	// the ClientHello, so an observer can tell that a client has visited a
+	// server before: leave it off where that matters.
+	CachedCertificates bool
+	// DisableTLS12CachedInfo stops a TLS 1.2 server answering RFC 7924
+	// cached_info, which it does by default: a client that holds the
+	// server's Certificate (and CertificateRequest) from an earlier
+	// finished handshake gets their SHA-256 digests instead. A Holdfast
+	// client offers it with CachedCertificates.
+	DisableTLS12CachedInfo bool
+	// CachedInfoCodePoint is the private-use extension type (0xFF00 to
+	// 0xFFFF) that carries it; zero means DefaultCachedInfoCodePoint. Two
+	// peers must agree on it.
+	CachedInfoCodePoint uint16
+
+	// ProfferClientCertificate turns on the proffered client certificate
+	// in TLS 1.3, a Holdfast extension (the second seed's proposal): a
+	// client names the SHA-256 digests of its certificate chains (at most
+	// four) in its ClientHello; a server keeps the client chains it has
+	// verified in completed handshakes (at most 256) and lists in its
+	// CertificateRequest those it holds, and the client then sends the
+	// 32-byte digest instead of its chain. The server verifies the chain it
+	// restores as if it had been sent. Both ends must set it. The digests
+	// travel in the clear and identify the client to anyone watching the
+	// network, which TLS 1.3 otherwise hides: use it only where client
+	// identity is not a secret from the network.
+	ProfferClientCertificate bool
+	// ProfferedCertCodePoint is the private-use extension type that
+	// carries it; zero means DefaultProfferedCertCodePoint.
+	ProfferedCertCodePoint uint16
+
+	// RandomPremaster makes TLS 1.2 RSA key transport use a premaster
+	// secret of 48 random bytes, without the two version bytes RFC 5246
+	// puts first, when both ends set it (a Holdfast extension, the second
+	// seed's proposal; docs/PREMASTER.md has the security argument). A
+	// server without it, and every other peer, gets the standard
+	// premaster.
+	RandomPremaster bool
+	// RandomPremasterCodePoint is the private-use extension type that
+	// carries it; zero means DefaultRandomPremasterCodePoint.
+	RandomPremasterCodePoint uint16
+
+	// DisableCertificateCompression turns certificate compression off in
+	// both directions. It is on by default: certificates are public, and a
+	// decompressed chain is bounded like any handshake message.
 	DisableCertificateCompression bool
 
 	// DisableOCSPStapling stops a client asking for, and a server
@@ -237,10 +349,55 @@ func (c *Config) build() (*tls13.Params, error) {
 		VerifyPeer:         c.VerifyPeerCertificate,
 		KeyLog:             c.KeyLogWriter,
 		AnnounceCAs:        c.AnnounceCAs,
-		CertCompressionOff: c.DisableCertificateCompression,
 		OCSPStaplingOff:    c.DisableOCSPStapling,
 		VerifyOCSP:         c.VerifyOCSPResponse,
 		KeyShares:          2,
+		Compressed:         &params.CompressedCache{},
+	}
+	if c.CachedCertificates {
+		p.CachedInfo13 = c.CachedInfoCodePoint
+		if p.CachedInfo13 == 0 {
+			p.CachedInfo13 = DefaultCachedInfoCodePoint
+		}
+		p.KnownChains = params.NewKnownChains(64)
+		p.OfferCachedInfo12 = true
+	}
+	p.ServeCachedInfo12 = !c.DisableTLS12CachedInfo
+	if c.ProfferClientCertificate {
+		p.ProfferedCert13 = c.ProfferedCertCodePoint
+		if p.ProfferedCert13 == 0 {
+			p.ProfferedCert13 = DefaultProfferedCertCodePoint
+		}
+		p.HeldChains = params.NewHeldChains(256)
+	}
+	if c.RandomPremaster {
+		p.RandomPremaster = c.RandomPremasterCodePoint
+		if p.RandomPremaster == 0 {
+			p.RandomPremaster = DefaultRandomPremasterCodePoint
+		}
+	}
+	if err := checkCodePoints(map[string]uint16{"CachedInfoCodePoint": p.CachedInfo13,
+		"ProfferedCertCodePoint": p.ProfferedCert13, "RandomPremasterCodePoint": p.RandomPremaster}); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.VerifiedChainCacheSize == 0:
+		p.Chains = params.NewChainCache(64)
+	case c.VerifiedChainCacheSize > 0:
+		p.Chains = params.NewChainCache(c.VerifiedChainCacheSize)
+	}
+	if !c.DisableCertificateCompression {
+		p.CertCompressors = c.CertificateCompressors
+		if p.CertCompressors == nil {
+			p.CertCompressors = []certcompress.Compressor{certcompress.Zlib()}
+		}
+		seen := map[uint16]bool{}
+		for _, cc := range p.CertCompressors {
+			if cc == nil || seen[cc.Algorithm()] {
+				return nil, fmt.Errorf("holdfast: Config.CertificateCompressors has a nil or repeated entry")
+			}
+			seen[cc.Algorithm()] = true
+		}
 	}
 	if len(c.AnnouncedRoots) > 0 && !c.AnnounceCAs {
 		return nil, errors.New("holdfast: Config.AnnouncedRoots is set but AnnounceCAs is not: set AnnounceCAs to announce them")

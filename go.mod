@@ -8,8 +8,10 @@ require golang.org/x/crypto v0.58.0
 
 require (
 	github.com/ThalesGroup/crypto11 v1.6.2
+	github.com/andybalholm/brotli v1.2.8
 	github.com/ebitengine/purego v0.11.3
 	github.com/google/go-tpm v0.9.8
+	github.com/klauspost/compress v1.20.4
 	github.com/miekg/pkcs11 v1.1.2
 	github.com/redis/go-redis/v9 v9.23.0
 )

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/holdfast-tls/holdfast/internal/record"
+	"github.com/holdfast-tls/holdfast/internal/wire"
 	"github.com/holdfast-tls/holdfast/mem"
 )
 
@@ -169,6 +170,21 @@ func TestHostileFloods(t *testing.T) {
 		{"warning-alerts", VersionTLS12, 10, func(c *Conn) error {
 			return c.out.rl.Append(record.TypeAlert, []byte{1, byte(AlertNoRenegotiation)})
 		}},
+		// After the handshake a change_cipher_spec is out of place in TLS
+		// 1.3 (RFC 8446 §5): the first one ends the connection.
+		{"change-cipher-spec", VersionTLS13, 40, func(c *Conn) error {
+			return c.out.rl.Append(record.TypeChangeCipherSpec, []byte{1})
+		}},
+		// TLS 1.2 renegotiation attempts: each gets a no_renegotiation
+		// warning until the idle-message bound.
+		{"renegotiation", VersionTLS12, 40, func(c *Conn) error {
+			ch, err := (&wire.ClientHello{Vers: 0x0303, Random: [32]byte{1}, CipherSuites: []uint16{0xc02b},
+				CompressionMethods: []byte{0}}).Marshal()
+			if err != nil {
+				return err
+			}
+			return c.out.rl.Append(record.TypeHandshake, ch)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var serverErr error
@@ -204,6 +220,7 @@ func TestHostileFloods(t *testing.T) {
 			if !errors.Is(serverErr, AlertUnexpectedMessage) {
 				t.Fatalf("server: %v, want unexpected_message after the flood", serverErr)
 			}
+			t.Logf("server: %v", serverErr)
 		})
 	}
 }

@@ -77,6 +77,7 @@ const reapInterval = 250 * time.Millisecond
 // p11Module is one loaded PKCS#11 library, shared by the keys opened from
 // it and finalized when the last of them closes.
 type p11Module struct {
+	path  string
 	ctx   *pkcs11.Ctx
 	refs  int
 	owned bool // we called C_Initialize, so we call C_Finalize
@@ -107,7 +108,7 @@ func loadModule(path string) (*p11Module, error) {
 		ctx.Destroy()
 		return nil, fmt.Errorf("signer: C_Initialize on %s: %w", path, err)
 	}
-	m := &p11Module{ctx: ctx, refs: 1, owned: owned}
+	m := &p11Module{path: path, ctx: ctx, refs: 1, owned: owned}
 	modules[path] = m
 	return m, nil
 }
@@ -283,17 +284,13 @@ func (k *p11Key) attachSession(s pkcs11.SessionHandle) error {
 // login logs the application in to the token (a PKCS#11 login covers
 // every session of the application).
 func (k *p11Key) login(s pkcs11.SessionHandle) error {
-	return loginUser(k.mod.ctx, s, k.uri, k.pin)
+	return loginUser(k.mod, s, k.uri, k.pin)
 }
 
 // loginUser logs the application in as the user with the PIN held in pin
 // (nil for none); uri names the token in errors, which never show the PIN.
-func loginUser(c *pkcs11.Ctx, s pkcs11.SessionHandle, uri string, pin *mem.Secret) error {
-	var p string
-	if pin != nil {
-		p = string(pin.Bytes())
-	}
-	err := c.Login(s, pkcs11.CKU_USER, p)
+func loginUser(m *p11Module, s pkcs11.SessionHandle, uri string, pin *mem.Secret) error {
+	err := loginModule(m, s, pin)
 	if err != nil && !errors.Is(err, pkcs11.Error(pkcs11.CKR_USER_ALREADY_LOGGED_IN)) {
 		return fmt.Errorf("signer: %s: C_Login: %w", uri, err)
 	}

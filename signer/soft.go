@@ -95,6 +95,12 @@ func (k *softKey) sign(rnd io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 	return nil, errors.New("unknown key kind")
 }
 
+// ChecksOwnSignatures reports that an RSA key's signatures need no second
+// verification: they are made by crypto/rsa, which checks every
+// private-key operation against the public key. ECDSA and Ed25519
+// signatures are not checked by their makers, so the engines verify them.
+func (k *softKey) ChecksOwnSignatures() bool { return k.kind == kindRSA }
+
 // Decrypt performs RSA decryption (PKCS #1 v1.5 by default, OAEP with
 // *rsa.OAEPOptions) for RSA keys. The plaintext is returned on the heap,
 // as crypto.Decrypter requires; TLS 1.2 key transport copies it into

@@ -57,6 +57,24 @@ static hf_funcs *hf_funcs_of(const char *path, void **handle) {
 
 static void hf_close(void *h) { dlclose(h); }
 
+// C_Login is entry 18 of the function list after the version (C_Initialize
+// is 0): before_create[18].
+typedef hf_ulong (*hf_login_fn)(hf_ulong session, hf_ulong user, unsigned char *pin, hf_ulong len);
+
+// hf_login logs in with the PIN read straight from locked memory, so that
+// it never passes through a Go string or a C heap copy of ours. *loaded is
+// 0 when the module is not loaded in this process.
+static hf_ulong hf_login(const char *path, hf_ulong s, hf_ulong user, unsigned char *pin, hf_ulong n, int *loaded) {
+	void *h = NULL;
+	hf_funcs *f = hf_funcs_of(path, &h);
+	*loaded = f != NULL;
+	if (f == NULL) return 0;
+	hf_login_fn login = (hf_login_fn)f->before_create[18];
+	hf_ulong rv = login == NULL ? 0x54UL : login(s, user, pin, n); // CKR_FUNCTION_NOT_SUPPORTED
+	dlclose(h);
+	return rv;
+}
+
 // hf_create_secret makes a session object holding the key, so that
 // C_WrapKey can wrap it; the token copies the value from locked memory.
 static hf_ulong hf_create_secret(hf_funcs *f, hf_ulong s, void *key, hf_ulong n, hf_ulong *obj) {
@@ -241,7 +259,7 @@ func (w *p11Wrapper) attach() error {
 		return fmt.Errorf("signer: %s: C_OpenSession: %w", w.uri, err)
 	}
 	w.slot, w.sess = slot, s
-	if err := loginUser(c, s, w.uri, w.pin); err != nil {
+	if err := loginUser(w.mod, s, w.uri, w.pin); err != nil {
 		w.closeSession()
 		return err
 	}
@@ -411,5 +429,27 @@ func (w *p11Wrapper) Close() error {
 	}
 	w.pin.Free()
 	releaseModule(w.modPath, w.mod)
+	return nil
+}
+
+// loginModule logs session s of module m in as the user with
+// the PIN in pin (nil: an empty PIN, for tokens with a protected
+// authentication path), reading it from locked memory in C.
+func loginModule(m *p11Module, s pkcs11.SessionHandle, pin *mem.Secret) error {
+	cpath := C.CString(m.path)
+	defer C.free(unsafe.Pointer(cpath))
+	var ptr *C.uchar
+	var n C.hf_ulong
+	if pin != nil && pin.Len() > 0 {
+		ptr, n = (*C.uchar)(unsafe.Pointer(&pin.Bytes()[0])), C.hf_ulong(pin.Len())
+	}
+	var loaded C.int
+	rv := C.hf_login(cpath, C.hf_ulong(s), C.hf_ulong(pkcs11.CKU_USER), ptr, n, &loaded)
+	if loaded == 0 {
+		return fmt.Errorf("the module is not loaded in this process")
+	}
+	if rv != 0 {
+		return pkcs11.Error(rv)
+	}
 	return nil
 }

@@ -35,7 +35,7 @@ func BenchmarkRSAPremaster(b *testing.B) {
 	}{{"valid", encGood}, {"bad-padding", badPadding}, {"wrong-length", encShort}, {"wrong-version", encVersion}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				pm, err := rsaPremaster(rand.Reader, key, c.ct, 0x0303)
+				pm, err := rsaPremaster(rand.Reader, key, c.ct, 0x0303, true)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -54,7 +54,7 @@ func TestRSAPremasterCountermeasure(t *testing.T) {
 	rand.Read(good[2:])
 	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
 	ct, _ := rsa.EncryptPKCS1v15(rand.Reader, &key.PublicKey, good)
-	pm, err := rsaPremaster(rand.Reader, key, ct, 0x0303)
+	pm, err := rsaPremaster(rand.Reader, key, ct, 0x0303, true)
 	if err != nil || !pm.EqualBytes(good) {
 		t.Fatalf("valid premaster not recovered: %v", err)
 	}
@@ -64,7 +64,7 @@ func TestRSAPremasterCountermeasure(t *testing.T) {
 		c, _ := rsa.EncryptPKCS1v15(rand.Reader, &key.PublicKey, append([]byte{3, 1}, good[2:]...))
 		return c
 	}(), "garbage": make([]byte, 256), "short ciphertext": []byte{1, 2, 3}} {
-		pm, err := rsaPremaster(rand.Reader, key, ct, 0x0303)
+		pm, err := rsaPremaster(rand.Reader, key, ct, 0x0303, true)
 		if err != nil {
 			t.Fatalf("%s: error %v: the countermeasure must not report failures", name, err)
 		}

@@ -26,13 +26,17 @@ type clientHandshake struct {
 	p  *params.Params
 	tr Transport
 
-	hello      *wire.ClientHello
-	server     *wire.ServerHello
-	suite      Suite
-	group      kex.Group
-	transcript transcript
-	certReq    *wire.CertificateRequest12
-	leaf       *x509.Certificate
+	hello           *wire.ClientHello
+	server          *wire.ServerHello
+	suite           Suite
+	group           kex.Group
+	transcript      transcript
+	certReq         *wire.CertificateRequest12
+	certMsg         []byte // the server's Certificate message, in full
+	certCached      bool   // the server sends its Certificate's digest (RFC 7924)
+	reqCached       bool   // the same for its CertificateRequest
+	randomPremaster bool   // both ends agreed to a fully random premaster
+	leaf            *x509.Certificate
 
 	ecdhPublic []byte // the client's ECDHE share for ClientKeyExchange
 	etm        bool   // encrypt_then_mac negotiated
@@ -93,6 +97,7 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	if err := hs.readServerFinished(ctx); err != nil {
 		return err
 	}
+	hs.rememberServerMessages()
 	return hs.storeSession()
 }
 
@@ -107,6 +112,12 @@ func (hs *clientHandshake) processServerHello() error {
 	hs.suite = s
 	if sh.CompressionMethod != 0 {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
+	}
+	if err := hs.takeCachedInfo(sh); err != nil {
+		return err
+	}
+	if err := hs.takeRandomPremaster(sh); err != nil {
+		return err
 	}
 	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC ||
 		sh.ServerNameAck && hs.hello.ServerName == "" || sh.TrustedCAKeysAck && !hs.hello.HasTrustedCAKeys {
@@ -141,14 +152,27 @@ func (hs *clientHandshake) processServerHello() error {
 // readServerFlight reads Certificate, ServerKeyExchange (ECDHE),
 // CertificateRequest (optional) and ServerHelloDone.
 func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
-	cm, err := expect(ctx, hs.tr, wire.TypeCertificate, "Certificate", wire.ParseCertificate12)
+	sent, err := hs.tr.ReadHandshake(ctx)
 	if err != nil {
 		return err
+	}
+	msg := sent
+	if hs.certCached {
+		if msg, err = hs.restore(sent, wire.CachedCert, "Certificate"); err != nil {
+			return err
+		}
+	} else if len(msg) == 0 || msg[0] != wire.TypeCertificate {
+		return fmt.Errorf("expected Certificate: %w", alert.ErrUnexpectedMessage)
+	}
+	cm, err := wire.ParseCertificate12(msg)
+	if err != nil {
+		return fmt.Errorf("parsing Certificate: %w", err)
 	}
 	if len(cm.Certificates) == 0 {
 		return fmt.Errorf("server sent no certificate: %w", alert.ErrDecode)
 	}
-	hs.transcript.add(cm.Raw)
+	hs.certMsg = msg
+	hs.transcript.add(sent)
 	certs, chains, err := params.VerifyChain(hs.p, cm.Certificates, true)
 	if err != nil {
 		return err
@@ -184,15 +208,20 @@ func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
 	} else if _, ok := hs.leaf.PublicKey.(*rsa.PublicKey); !ok {
 		return fmt.Errorf("RSA key transport with a %T certificate key: %w", hs.leaf.PublicKey, alert.ErrUnsupportedCert)
 	}
-	msg, err := hs.tr.ReadHandshake(ctx)
-	if err != nil {
+	if msg, err = hs.tr.ReadHandshake(ctx); err != nil {
 		return err
 	}
-	if len(msg) > 0 && msg[0] == wire.TypeCertificateRequest {
-		if hs.certReq, err = wire.ParseCertificateRequest12(msg); err != nil {
+	if hs.reqCached || len(msg) > 0 && msg[0] == wire.TypeCertificateRequest {
+		full := msg
+		if hs.reqCached {
+			if full, err = hs.restore(msg, wire.CachedCertReq, "CertificateRequest"); err != nil {
+				return err
+			}
+		}
+		if hs.certReq, err = wire.ParseCertificateRequest12(full); err != nil {
 			return fmt.Errorf("parsing CertificateRequest: %w", err)
 		}
-		hs.transcript.add(hs.certReq.Raw)
+		hs.transcript.add(msg)
 		if msg, err = hs.tr.ReadHandshake(ctx); err != nil {
 			return err
 		}
@@ -327,8 +356,13 @@ func (hs *clientHandshake) clientKeyExchange() (*wire.ClientKeyExchange, error) 
 	}
 	hs.premaster = pm
 	b := pm.Bytes()
-	b[0], b[1] = byte(hs.hello.Vers>>8), byte(hs.hello.Vers)
-	if _, err := io.ReadFull(hs.p.Rand, b[2:]); err != nil {
+	random := b[2:]
+	if hs.randomPremaster {
+		random = b // all 48 bytes (docs/PREMASTER.md)
+	} else {
+		b[0], b[1] = byte(hs.hello.Vers>>8), byte(hs.hello.Vers)
+	}
+	if _, err := io.ReadFull(hs.p.Rand, random); err != nil {
 		return nil, fmt.Errorf("reading randomness: %w", err)
 	}
 	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.

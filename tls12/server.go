@@ -34,17 +34,18 @@ type serverHandshake struct {
 	p  *params.Params
 	tr Transport
 
-	hello       *wire.ClientHello
-	suite       Suite
-	group       kex.Group
-	cert        *params.Certificate
-	scheme      sigscheme.Scheme
-	alpn        string
-	transcript  transcript
-	random      [32]byte
-	secureReneg bool
-	etm         bool // encrypt_then_mac negotiated (CBC suites only)
-	trustedCA   bool // the chain is under a CA the client's trusted_ca_keys names
+	hello           *wire.ClientHello
+	suite           Suite
+	group           kex.Group
+	cert            *params.Certificate
+	scheme          sigscheme.Scheme
+	alpn            string
+	transcript      transcript
+	random          [32]byte
+	secureReneg     bool
+	randomPremaster bool // both ends agreed to a fully random premaster
+	etm             bool // encrypt_then_mac negotiated (CBC suites only)
+	trustedCA       bool // the chain is under a CA the client's trusted_ca_keys names
 
 	resumed     bool
 	issueTicket bool   // an RFC 5077 ticket ends the full handshake
@@ -256,11 +257,50 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 	if err := hs.offerSession(sh); err != nil {
 		return err
 	}
+	if err := hs.agreeRandomPremaster(sh); err != nil {
+		return err
+	}
+	certMsg, err := (&wire.Certificate12{Certificates: hs.cert.Chain}).Marshal()
+	if err != nil {
+		return err
+	}
+	var reqMsg []byte
+	if hs.p.ClientAuth != params.NoClientCert {
+		req := &wire.CertificateRequest12{CertificateTypes: []byte{1, 64}, // rsa_sign, ecdsa_sign
+			CertificateAuthorities: hs.p.ClientCANames()}
+		for _, s := range hs.p.Verifiable(sigscheme.VersionTLS12) {
+			req.SignatureAlgorithms = append(req.SignatureAlgorithms, uint16(s))
+		}
+		if reqMsg, err = req.Marshal(); err != nil {
+			return err
+		}
+	}
+	// RFC 7924: the messages the client already holds go as digests.
+	hits, err := hs.cachedInfoHits(certMsg, reqMsg)
+	if err != nil {
+		return err
+	}
+	if len(hits) > 0 {
+		body, err := wire.MarshalServerCachedInfo(hits)
+		if err != nil {
+			return err
+		}
+		sh.Unknown = append(sh.Unknown, wire.Extension{Type: wire.ExtCachedInfo, Data: body})
+	}
+	sendAs := func(msg []byte, typ uint8) error {
+		if slices.Contains(hits, typ) {
+			d, err := digestForm(msg)
+			if err != nil {
+				return err
+			}
+			return hs.write(d)
+		}
+		return hs.write(rawMessage(msg))
+	}
 	if err := hs.write(sh); err != nil {
 		return err
 	}
-	cm := &wire.Certificate12{Certificates: hs.cert.Chain}
-	if err := hs.write(cm); err != nil {
+	if err := sendAs(certMsg, wire.CachedCert); err != nil {
 		return err
 	}
 	if err := hs.sendCertificateStatus(sh); err != nil {
@@ -271,13 +311,8 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 			return err
 		}
 	}
-	if hs.p.ClientAuth != params.NoClientCert {
-		req := &wire.CertificateRequest12{CertificateTypes: []byte{1, 64}, // rsa_sign, ecdsa_sign
-			CertificateAuthorities: hs.p.ClientCANames()}
-		for _, s := range hs.p.Verifiable(sigscheme.VersionTLS12) {
-			req.SignatureAlgorithms = append(req.SignatureAlgorithms, uint16(s))
-		}
-		if err := hs.write(req); err != nil {
+	if reqMsg != nil {
+		if err := sendAs(reqMsg, wire.CachedCertReq); err != nil {
 			return err
 		}
 	}

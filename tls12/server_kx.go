@@ -29,7 +29,7 @@ func (hs *serverHandshake) premaster(ckx *wire.ClientKeyExchange) (*mem.Secret, 
 	if err != nil {
 		return nil, err
 	}
-	return rsaPremaster(hs.p.Rand, hs.cert.Signer.(crypto.Decrypter), ct, hs.hello.Vers)
+	return rsaPremaster(hs.p.Rand, hs.cert.Signer.(crypto.Decrypter), ct, hs.hello.Vers, !hs.randomPremaster)
 }
 
 const premasterLen = 48
@@ -40,7 +40,10 @@ const premasterLen = 48
 // backend, a wrong length, the wrong version bytes) the handshake goes on
 // with the random one, chosen in constant time, so the peer sees the same
 // alert (a bad Finished) and the same code path either way.
-func rsaPremaster(rnd io.Reader, key crypto.Decrypter, ct []byte, clientVersion uint16) (*mem.Secret, error) {
+//
+// checkVersion is false when both ends agreed to a fully random premaster
+// (docs/PREMASTER.md): the first two bytes are then random too.
+func rsaPremaster(rnd io.Reader, key crypto.Decrypter, ct []byte, clientVersion uint16, checkVersion bool) (*mem.Secret, error) {
 	fake, err := mem.New(premasterLen)
 	if err != nil {
 		return nil, err
@@ -67,9 +70,13 @@ func rsaPremaster(rnd io.Reader, key crypto.Decrypter, ct []byte, clientVersion 
 	buf := make([]byte, premasterLen)
 	copy(buf, plain)
 	clear(plain)
-	// The first two bytes must be the version the client offered.
-	good &= subtle.ConstantTimeByteEq(buf[0], byte(clientVersion>>8))
-	good &= subtle.ConstantTimeByteEq(buf[1], byte(clientVersion))
+	// The first two bytes must be the version the client offered. The
+	// choice depends only on the negotiated extension, never on the
+	// plaintext.
+	if checkVersion {
+		good &= subtle.ConstantTimeByteEq(buf[0], byte(clientVersion>>8))
+		good &= subtle.ConstantTimeByteEq(buf[1], byte(clientVersion))
+	}
 	dst := out.Bytes()
 	copy(dst, fake.Bytes())
 	subtle.ConstantTimeCopy(good, dst, buf)

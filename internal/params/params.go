@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/holdfast-tls/holdfast/certcompress"
 	"github.com/holdfast-tls/holdfast/internal/kex"
 	"github.com/holdfast-tls/holdfast/internal/session"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
@@ -127,9 +128,6 @@ type Params struct {
 	// AnnouncedCAs are the CAs a TLS 1.2-capable client with AnnounceCAs
 	// names in trusted_ca_keys (RFC 6066 §6).
 	AnnouncedCAs []CAVersion
-	// CertCompressionOff stops a client offering, and a server using,
-	// certificate compression (RFC 8879).
-	CertCompressionOff bool
 	// OCSPStaplingOff stops a client asking for, and a server sending, a
 	// stapled OCSP response (status_request, RFC 6066 §8).
 	OCSPStaplingOff bool
@@ -139,6 +137,45 @@ type Params struct {
 	// VerifyOCSP, if set, judges the server's stapled OCSP response on a
 	// client that asked for one (see CheckOCSP).
 	VerifyOCSP func(response []byte, peerCertificates []*x509.Certificate) error
+	// CertCompressors are the certificate compression algorithms (RFC
+	// 8879) offered and used, in preference order; empty turns
+	// compression off.
+	CertCompressors []certcompress.Compressor
+	// Compressed remembers compressed chains, so that a server (or a
+	// client answering a CertificateRequest) compresses each once.
+	Compressed *CompressedCache
+	// Chains remembers verified peer chains (nil: verify every time).
+	Chains *ChainCache
+
+	// CachedInfo13 is the private-use extension code point under which
+	// TLS 1.3 peers exchange cached_info (RFC 7924's structures; no RFC
+	// defines it for TLS 1.3); zero turns it off. A client offers the
+	// digests of the Certificate messages in KnownChains for its server
+	// name; a server replaces its Certificate with the digest when the
+	// client already holds it.
+	CachedInfo13 uint16
+	// KnownChains is a client's store of server Certificate (and TLS 1.2
+	// CertificateRequest) messages.
+	KnownChains *KnownChains
+	// OfferCachedInfo12 makes a client offer RFC 7924 cached_info for TLS
+	// 1.2 (the digests in KnownChains); ServeCachedInfo12 makes a TLS 1.2
+	// server honour it.
+	OfferCachedInfo12, ServeCachedInfo12 bool
+
+	// ProfferedCert13 is the private-use code point of the proffered
+	// client certificate (TLS 1.3, a Holdfast extension); zero turns it
+	// off. A client names the digests of its Certificate messages in its
+	// ClientHello; a server lists in its CertificateRequest those it holds
+	// in HeldChains, and the client sends the digest of one of those
+	// instead of its chain.
+	ProfferedCert13 uint16
+	// HeldChains is a server's store of client Certificate messages.
+	HeldChains *HeldChains
+
+	// RandomPremaster is the private-use code point of the fully random
+	// premaster (TLS 1.2 RSA key transport, a Holdfast extension); zero
+	// turns it off.
+	RandomPremaster uint16
 }
 
 // ClientCANames returns the DER subjects of ClientCAs, which a server sends

@@ -15,7 +15,39 @@ import (
 // crypto/x509 and then the configured hook. A server's chain is checked
 // against the roots and the server name; a client's against ClientCAs for
 // client authentication.
+//
+// A chain verified before with the same bytes, side and name is taken
+// from p.Chains without parsing or verifying it again (see ChainCache);
+// the hook still runs.
 func VerifyChain(p *Params, raw [][]byte, peerIsServer bool) ([]*x509.Certificate, [][]*x509.Certificate, error) {
+	skip := peerIsServer && p.InsecureSkipVerify
+	if skip || len(raw) == 0 || p.Chains == nil {
+		return verifyChain(p, raw, peerIsServer, skip)
+	}
+	name := ""
+	if peerIsServer {
+		name = p.ServerName
+	}
+	key := chainKey(raw, peerIsServer, name)
+	now := p.Time()
+	certs, chains, ok := p.Chains.get(key, now)
+	if !ok {
+		var err error
+		if certs, chains, err = verifyChain(p, raw, peerIsServer, false); err != nil {
+			return nil, nil, err
+		}
+		p.Chains.put(key, now, certs, chains)
+		return certs, chains, nil
+	}
+	if p.VerifyPeer != nil {
+		if err := p.VerifyPeer(raw, chains); err != nil {
+			return nil, nil, fmt.Errorf("peer certificate refused by VerifyPeer: %w: %w", err, alert.ErrBadCertificate)
+		}
+	}
+	return certs, chains, nil
+}
+
+func verifyChain(p *Params, raw [][]byte, peerIsServer, skip bool) ([]*x509.Certificate, [][]*x509.Certificate, error) {
 	certs := make([]*x509.Certificate, len(raw))
 	for i, der := range raw {
 		c, err := x509.ParseCertificate(der)
@@ -28,7 +60,6 @@ func VerifyChain(p *Params, raw [][]byte, peerIsServer bool) ([]*x509.Certificat
 		return nil, nil, nil
 	}
 	var chains [][]*x509.Certificate
-	skip := peerIsServer && p.InsecureSkipVerify
 	if !skip {
 		opts := x509.VerifyOptions{
 			Intermediates: x509.NewCertPool(),

@@ -107,10 +107,35 @@ func Sign(ctx context.Context, signer crypto.Signer, scheme Scheme, message []by
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sigscheme: %v signature finished after the context ended: %w", scheme, err)
 	}
-	if err := verifySignature(k, p, message, digest, sig); err != nil {
-		return nil, fmt.Errorf("sigscheme: %v: %w: %w", scheme, ErrBadSignatureFromSigner, err)
+	if !checksOwnSignatures(signer) {
+		if err := verifySignature(k, p, message, digest, sig); err != nil {
+			return nil, fmt.Errorf("sigscheme: %v: %w: %w", scheme, ErrBadSignatureFromSigner, err)
+		}
 	}
 	return sig, nil
+}
+
+// SelfChecking is implemented by signers that check every signature they
+// make against their public key before returning it, so that Sign need
+// not verify it a second time.
+type SelfChecking interface {
+	ChecksOwnSignatures() bool
+}
+
+// checksOwnSignatures reports whether signer already verifies what it
+// signs. Go's crypto/rsa does, for every private-key operation (it
+// re-encrypts the result with the public exponent: the RSA-CRT fault
+// defence), and its Public is derived from the same key; Holdfast's
+// in-memory keys say so through SelfChecking. Every other signer, HSMs and
+// TPMs above all, is verified by Sign.
+func checksOwnSignatures(signer crypto.Signer) bool {
+	switch s := signer.(type) {
+	case *rsa.PrivateKey:
+		return true
+	case SelfChecking:
+		return s.ChecksOwnSignatures()
+	}
+	return false
 }
 
 // verifySignature checks sig over message (digest is message hashed with

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/holdfast-tls/holdfast/certcompress"
 	"github.com/holdfast-tls/holdfast/internal/alert"
 	"github.com/holdfast-tls/holdfast/internal/kex"
+	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/record"
 	"github.com/holdfast-tls/holdfast/internal/wire"
 )
@@ -77,7 +79,7 @@ func testParams(t *testing.T) (server, client *Params) {
 	leaf, _ := x509.ParseCertificate(der)
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
-	base := Params{Rand: rand.Reader, Time: time.Now, MinVersion: 0x0304, MaxVersion: 0x0304, Suites: DefaultSuites, Groups: []kex.Group{kex.X25519, kex.P256}, KeyShares: 1}
+	base := Params{Rand: rand.Reader, Time: time.Now, MinVersion: 0x0304, MaxVersion: 0x0304, Suites: DefaultSuites, Groups: []kex.Group{kex.X25519, kex.P256}, KeyShares: 1, CertCompressors: []certcompress.Compressor{certcompress.Zlib()}, Compressed: &params.CompressedCache{}}
 	server, client = new(Params), new(Params)
 	*server, *client = base, base
 	server.Certificates = []*Certificate{{Chain: [][]byte{der}, Leaf: leaf, Signer: key}}

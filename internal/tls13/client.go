@@ -3,6 +3,8 @@ package tls13
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -50,6 +52,8 @@ type clientHandshake struct {
 	didHRR     bool
 	transcript transcript
 	certReq    *wire.CertificateRequest
+	certCached bool   // the server sends its Certificate's digest (cached info)
+	certMsg    []byte // the server's Certificate message, in full
 
 	ticket      *session.ClientTicket // offered for resumption, used once
 	ticket12    *session.ClientTicket // a TLS 1.2 session offered beside TLS 1.3
@@ -97,6 +101,11 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	if err := hs.readServerFinished(ctx); err != nil {
 		return err
 	}
+	// The server's Finished authenticates the transcript: only now may
+	// its chain be kept for cached info.
+	if hs.certMsg != nil && !hs.certCached && hs.p.CachedInfo13 != 0 {
+		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCert, hs.certMsg)
+	}
 	return hs.sendClientFlight(ctx)
 }
 
@@ -131,8 +140,8 @@ func (hs *clientHandshake) sendClientHello() error {
 		// CertificateEntry in TLS 1.3, by CertificateStatus in TLS 1.2.
 		StatusRequest: !hs.p.OCSPStaplingOff,
 	}
-	if offer13 && !hs.p.CertCompressionOff {
-		ch.CertCompression = SupportedCertCompression
+	if offer13 {
+		ch.CertCompression = hs.p.CompressionAlgorithms()
 	}
 	if hs.p.AnnounceCAs && hs.p.Roots != nil {
 		//lint:ignore SA1019 Subjects is only unreliable for the system pool; Roots here is the caller's own pool.
@@ -186,6 +195,23 @@ func (hs *clientHandshake) sendClientHello() error {
 			if err := hs.addShare(ch, g); err != nil {
 				return err
 			}
+		}
+	}
+	if offer12 {
+		if err := hs.offerCachedInfo12(ch); err != nil {
+			return err
+		}
+		if hs.p.RandomPremaster != 0 {
+			// A Holdfast extension for TLS 1.2 RSA key transport; empty.
+			ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.RandomPremaster})
+		}
+	}
+	if offer13 {
+		if err := hs.offerCachedInfo(ch); err != nil {
+			return err
+		}
+		if err := hs.offerProfferedCert(ch); err != nil {
+			return err
 		}
 	}
 	hs.offerTicket(ch, offer13, offer12)
@@ -298,6 +324,13 @@ func (hs *clientHandshake) checkServerHello(sh *wire.ServerHello) error {
 	if len(sh.Unknown) > 0 {
 		return fmt.Errorf("ServerHello carries extension %d, which the client did not offer: %w", sh.Unknown[0].Type, alert.ErrUnsupportedExtension)
 	}
+	// Extensions a TLS 1.2 ServerHello may answer have no place in a TLS
+	// 1.3 one (RFC 8446 §4.2: server_name, ALPN and status_request go in
+	// EncryptedExtensions or Certificate; the rest do not exist in 1.3).
+	if sh.SecureRenegotiationSupported || sh.ExtendedMasterSecret || sh.EncryptThenMAC || sh.TicketSupported ||
+		sh.ServerNameAck || sh.StatusRequest || sh.ALPN != "" || sh.ECPointFormats != nil || sh.TrustedCAKeysAck {
+		return fmt.Errorf("TLS 1.3 ServerHello carries a TLS 1.2 extension: %w", alert.ErrUnsupportedExtension)
+	}
 	if sh.CompressionMethod != 0 {
 		return fmt.Errorf("ServerHello compression %d: %w", sh.CompressionMethod, alert.ErrIllegalParameter)
 	}
@@ -387,6 +420,9 @@ func (hs *clientHandshake) readEncryptedExtensions(ctx context.Context) error {
 	// Beyond ALPN, server_name and the server's supported_groups, the
 	// client offered nothing an EncryptedExtensions may answer (RFC 8446
 	// §4.2): early_data or an unknown extension is unsupported_extension.
+	if err := hs.takeCachedInfoAck(ee); err != nil {
+		return err
+	}
 	if len(ee.Unknown) > 0 {
 		return fmt.Errorf("EncryptedExtensions carries extension %d, which the client did not offer: %w", ee.Unknown[0].Type, alert.ErrUnsupportedExtension)
 	}
@@ -425,18 +461,15 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 	// The transcript holds the message as sent: the CompressedCertificate
 	// when the server compressed (RFC 8879 §4).
 	sent := msg
-	if len(msg) > 0 && msg[0] == wire.TypeCompressedCert && len(hs.hello.CertCompression) > 0 {
-		cc, err := wire.ParseCompressedCertificate(msg)
-		if err != nil {
-			return fmt.Errorf("parsing CompressedCertificate: %w", err)
-		}
-		if msg, err = decompressCertificate(cc, hs.hello.CertCompression); err != nil {
-			return err
-		}
+	if hs.certCached {
+		msg, err = hs.restoreCachedCertificate(msg)
+	} else {
+		msg, err = readCertificateMessage(hs.p, hs.hello.CertCompression, msg, "server")
 	}
-	if len(msg) == 0 || msg[0] != wire.TypeCertificate {
-		return unexpected("Certificate", msg)
+	if err != nil {
+		return err
 	}
+	hs.certMsg = msg
 	cm, err := wire.ParseCertificate(msg)
 	if err != nil {
 		return fmt.Errorf("parsing Certificate: %w", err)
@@ -549,13 +582,22 @@ func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 			break
 		}
 	}
-	cm := &wire.Certificate{RequestContext: hs.certReq.Context}
-	if chosen != nil {
-		for _, der := range chosen.Chain {
-			cm.Entries = append(cm.Entries, wire.CertificateEntry{Data: der})
-		}
+	raw, err := clientCertificateMessage(hs.certReq.Context, chosen)
+	if err != nil {
+		return err
 	}
-	raw, err := cm.Marshal()
+	held, err := hs.serverHolds(hs.certReq)
+	if err != nil {
+		return err
+	}
+	digest := sha256.Sum256(raw)
+	switch {
+	case chosen != nil && slices.ContainsFunc(held, func(h []byte) bool { return subtle.ConstantTimeCompare(h, digest[:]) == 1 }):
+		// The server holds this chain (proffered certificate).
+		raw, err = wire.MarshalCachedMessage(wire.TypeCertificate, digest[:])
+	default:
+		raw, err = certificateMessage(hs.p, hs.certReq.CertCompression, raw)
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package tls13
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"hash"
@@ -31,6 +32,11 @@ type serverHandshake struct {
 	cert       *Certificate
 	scheme     sigscheme.Scheme
 	alpn       string
+	certMsg    []byte              // the Certificate message, built before EncryptedExtensions
+	certCached bool                // the client holds certMsg: send its digest (cached info)
+	heldListed []wire.CachedObject // proffered client chains this server holds
+	heldMsgs   [][]byte            // their Certificate messages, in order
+	clientMsg  []byte              // the client's Certificate message, in full
 	didHRR     bool
 	transcript transcript
 
@@ -95,6 +101,11 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	}
 	if err := hs.readClientFinished(ctx); err != nil {
 		return err
+	}
+	// The client's Finished completes a handshake in which its chain was
+	// verified: only now may the chain be held for proffered certificates.
+	if hs.clientMsg != nil && len(hs.state.VerifiedChains) > 0 && hs.p.ProfferedCert13 != 0 {
+		hs.p.HeldChains.Add(hs.clientMsg)
 	}
 	return hs.sendTickets()
 }
@@ -392,7 +403,24 @@ func (hs *serverHandshake) sendEncryptedExtensions() error {
 	// Acknowledge the server name the certificate was chosen by (RFC 6066
 	// §3); a resumed session keeps the name it was made for.
 	ack := hs.hello.ServerName != "" && hs.resumed == nil
-	return hs.writeMsg(&wire.EncryptedExtensions{ALPN: hs.alpn, ServerNameAck: ack})
+	ee := &wire.EncryptedExtensions{ALPN: hs.alpn, ServerNameAck: ack}
+	if hs.resumed == nil {
+		var err error
+		if hs.certMsg, err = hs.certificateMessage(); err != nil {
+			return err
+		}
+		if hs.certCached, err = hs.cachedInfoHit(hs.certMsg); err != nil {
+			return err
+		}
+		if hs.certCached {
+			body, err := wire.MarshalServerCachedInfo([]uint8{wire.CachedCert})
+			if err != nil {
+				return err
+			}
+			ee.Unknown = append(ee.Unknown, wire.Extension{Type: hs.p.CachedInfo13, Data: body})
+		}
+	}
+	return hs.writeMsg(ee)
 }
 
 func (hs *serverHandshake) requestClientCert() bool { return hs.p.ClientAuth != NoClientCert }
@@ -410,6 +438,14 @@ func (hs *serverHandshake) sendCertificateRequest() error {
 	req := &wire.CertificateRequest{
 		SignatureAlgorithms:    fromSchemes(accepted),
 		CertificateAuthorities: hs.p.ClientCANames(),
+		CertCompression:        hs.p.CompressionAlgorithms(),
+	}
+	held, err := hs.profferedHeld()
+	if err != nil {
+		return err
+	}
+	if held != nil {
+		req.Unknown = append(req.Unknown, *held)
 	}
 	return hs.writeMsg(req)
 }
@@ -422,24 +458,31 @@ func fromSchemes(list []sigscheme.Scheme) []uint16 {
 	return out
 }
 
-func (hs *serverHandshake) sendCertificate() error {
+// certificateMessage is the Certificate message for the chosen chain, in
+// full and uncompressed.
+func (hs *serverHandshake) certificateMessage() ([]byte, error) {
 	msg := &wire.Certificate{Entries: hs.serverEntries()}
-	// RFC 8879: compressed with the first algorithm the client offers
-	// that Holdfast has.
-	for _, alg := range hs.hello.CertCompression {
-		if !hs.p.CertCompressionOff && slices.Contains(SupportedCertCompression, alg) {
-			raw, err := msg.Marshal()
-			if err != nil {
-				return err
-			}
-			cc, err := compressCertificate(alg, raw)
-			if err != nil {
-				return err
-			}
-			return hs.writeMsg(cc)
-		}
+	return msg.Marshal()
+}
+
+func (hs *serverHandshake) sendCertificate() error {
+	raw := hs.certMsg
+	var err error
+	switch {
+	case hs.certCached:
+		// The client holds this very message: its digest stands in.
+		digest := sha256.Sum256(raw)
+		raw, err = wire.MarshalCachedMessage(wire.TypeCertificate, digest[:])
+	default:
+		// RFC 8879: compressed with the first algorithm the client
+		// offers that this server has.
+		raw, err = certificateMessage(hs.p, hs.hello.CertCompression, raw)
 	}
-	return hs.writeMsg(msg)
+	if err != nil {
+		return err
+	}
+	hs.transcript.add(raw)
+	return hs.tr.WriteHandshake(raw)
 }
 
 // sendCertificateVerify signs the transcript through the key backend,
@@ -485,14 +528,27 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 	if !hs.requestClientCert() {
 		return nil
 	}
-	cm, err := expectMsg(ctx, hs.tr, wire.TypeCertificate, "client Certificate", wire.ParseCertificate)
+	// The transcript holds the message as sent: the CompressedCertificate
+	// when the client compressed (RFC 8879 §4).
+	sent, err := hs.tr.ReadHandshake(ctx)
 	if err != nil {
 		return err
+	}
+	msg, err := hs.restoreProfferedCert(sent)
+	if err != nil {
+		return err
+	}
+	if msg, err = readCertificateMessage(hs.p, hs.p.CompressionAlgorithms(), msg, "client"); err != nil {
+		return err
+	}
+	cm, err := wire.ParseCertificate(msg)
+	if err != nil {
+		return fmt.Errorf("parsing client Certificate: %w", err)
 	}
 	if len(cm.RequestContext) != 0 {
 		return fmt.Errorf("client Certificate with a request context: %w", alert.ErrIllegalParameter)
 	}
-	hs.transcript.add(cm.Raw)
+	hs.transcript.add(sent)
 	if _, err := checkEntryExtensions(cm.Entries, false); err != nil {
 		return err
 	}
@@ -526,6 +582,7 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 		}
 	}
 	hs.state.PeerCertificates = certs
+	hs.clientMsg = msg
 
 	hs.state.PeerScheme, err = readCertificateVerify(ctx, hs.tr, &hs.transcript, certs[0], hs.p.Verifiable(sigscheme.VersionTLS13), false)
 	return err

@@ -16,6 +16,9 @@ type CertificateRequest struct {
 	SignatureAlgorithms     []uint16 // required
 	SignatureAlgorithmsCert []uint16
 	CertificateAuthorities  [][]byte // DER distinguished names
+	// CertCompression lists the algorithms the server can decompress a
+	// client Certificate with (RFC 8879 §3).
+	CertCompression []uint16
 
 	// Unknown holds, in received order, the extensions no field
 	// describes (oid_filters among them); a client ignores those it does
@@ -74,6 +77,10 @@ func (m *CertificateRequest) readExtension(typ uint16, body *cryptobyte.String) 
 		if m.CertificateAuthorities, ok = readNames(body); !ok {
 			return malformed(name, "certificate_authorities")
 		}
+	case ExtCompressCertificate:
+		if m.CertCompression, ok = readCompressionAlgs(body); !ok {
+			return malformed(name, "compress_certificate")
+		}
 	default:
 		keepUnknown(&m.Unknown, typ, body)
 	}
@@ -82,7 +89,7 @@ func (m *CertificateRequest) readExtension(typ uint16, body *cryptobyte.String) 
 
 func certificateRequestField(t uint16) bool {
 	switch t {
-	case ExtSignatureAlgorithms, ExtSignatureAlgorithmsCert, ExtCertificateAuthorities:
+	case ExtSignatureAlgorithms, ExtSignatureAlgorithmsCert, ExtCertificateAuthorities, ExtCompressCertificate:
 		return true
 	}
 	return false
@@ -104,6 +111,9 @@ func (m *CertificateRequest) Marshal() ([]byte, error) {
 		}
 		if len(m.CertificateAuthorities) > 0 {
 			s.add(ExtCertificateAuthorities, func(b *cryptobyte.Builder) { addNames(b, m.CertificateAuthorities) })
+		}
+		if len(m.CertCompression) > 0 {
+			s.add(ExtCompressCertificate, func(b *cryptobyte.Builder) { addCompressionAlgs(b, m.CertCompression) })
 		}
 		s.addUnknown(b, m.Unknown, certificateRequestField)
 		s.write(b, m.ExtensionOrder, nil, true)

@@ -1,0 +1,144 @@
+package holdfast
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/holdfast-tls/holdfast/internal/wire"
+)
+
+// stdParsesClientHello reports whether crypto/tls's server parses msg (a
+// whole ClientHello message) as a ClientHello: it calls
+// GetConfigForClient right after parsing it, before any policy check.
+func stdParsesClientHello(t testing.TB, msg []byte) bool {
+	a, b := net.Pipe()
+	defer a.Close()
+	parsed := make(chan bool, 1)
+	errStop := errors.New("parsed; stop here")
+	srv := tls.Server(b, &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		parsed <- true
+		return nil, errStop
+	}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.SetDeadline(time.Now().Add(5 * time.Second))
+		srv.Handshake()
+		b.Close()
+	}()
+	// One record (or more: a message longer than a record is split, as a
+	// real client would).
+	go func() {
+		for rest := msg; len(rest) > 0; {
+			n := min(len(rest), 1<<14)
+			rec := append([]byte{22, 3, 1, byte(n >> 8), byte(n)}, rest[:n]...)
+			if _, err := a.Write(rec); err != nil {
+				return
+			}
+			rest = rest[n:]
+		}
+	}()
+	// Drain whatever the server answers until it closes.
+	buf := make([]byte, 512)
+	for {
+		if _, err := a.Read(buf); err != nil {
+			break
+		}
+	}
+	<-done
+	select {
+	case <-parsed:
+		return true
+	default:
+		return false
+	}
+}
+
+// goHello returns the ClientHello crypto/tls's client sends with cfg.
+func goHello(t testing.TB, cfg *tls.Config) []byte {
+	a, b := net.Pipe()
+	defer a.Close()
+	go func() {
+		tls.Client(b, cfg).Handshake()
+		b.Close()
+	}()
+	hdr := make([]byte, 5)
+	if _, err := readFull(a, hdr); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
+	if _, err := readFull(a, body); err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func readFull(c net.Conn, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := c.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// FuzzClientHelloDifferential feeds the same ClientHello bytes to
+// Holdfast's codec and to crypto/tls's server. Where crypto/tls parses a
+// message, Holdfast's codec must too, unless the difference is one
+// Holdfast makes on purpose (listed in knownStricter); where crypto/tls
+// refuses one, Holdfast must refuse it as well.
+func FuzzClientHelloDifferential(f *testing.F) {
+	f.Add(goHello(f, &tls.Config{ServerName: "example.test", NextProtos: []string{"h2", "http/1.1"}}))
+	f.Add(goHello(f, &tls.Config{ServerName: "example.test", MaxVersion: tls.VersionTLS12}))
+	f.Add(goHello(f, &tls.Config{InsecureSkipVerify: true, CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.CurveP256}}))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		if len(msg) < 4 || msg[0] != wire.TypeClientHello || len(msg) > 1<<16 {
+			return
+		}
+		// The header's length is the framing's business, not the
+		// parser's: make it true, so both sides see one whole message.
+		n := len(msg) - 4
+		msg = append([]byte{wire.TypeClientHello, byte(n >> 16), byte(n >> 8), byte(n)}, msg[4:]...)
+		_, ourErr := wire.ParseClientHello(msg)
+		std := stdParsesClientHello(t, msg)
+		switch {
+		case std && ourErr != nil:
+			if reason := knownStricter(ourErr); reason == "" {
+				t.Fatalf("crypto/tls parses this ClientHello, Holdfast refuses it: %v", ourErr)
+			}
+		case !std && ourErr == nil:
+			t.Fatalf("Holdfast parses a ClientHello crypto/tls refuses")
+		}
+	})
+}
+
+// stricterFields are the fields where Holdfast's codec applies a bound
+// the RFCs state and crypto/tls's parser leaves to later checks (or does
+// not apply): a refusal naming one of them, of a message crypto/tls
+// parses, is a difference by design.
+var stricterFields = map[string]string{
+	// RFC 8446 §4.1.2: CipherSuite cipher_suites<2..2^16-2>; crypto/tls
+	// parses an empty list and fails the handshake later.
+	"cipher_suites": "empty cipher_suites (RFC 8446 §4.1.2 <2..2^16-2>)",
+	// RFC 8446 §4.1.2: opaque legacy_session_id<0..32>; crypto/tls reads
+	// any length.
+	"legacy_session_id": "a session ID over 32 bytes (RFC 8446 §4.1.2 <0..32>)",
+}
+
+// knownStricter names why Holdfast may refuse a ClientHello crypto/tls
+// parses, from Holdfast's error, or "" when there is no such reason.
+func knownStricter(err error) string {
+	for field, reason := range stricterFields {
+		if strings.Contains(err.Error(), "ClientHello: "+field+":") {
+			return reason
+		}
+	}
+	return ""
+}
