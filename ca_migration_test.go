@@ -77,3 +77,39 @@ func TestCAMigrationOpenSSL(t *testing.T) {
 	pingClient(t, c, p, "chain under the CA s_client asked for")
 	p.requireOutput(t, "CN = Holdfast New Root")
 }
+
+// openssl s_server with a client-CA list (its -CAfile, sent as the
+// CertificateRequest's certificate_authorities) drives which of its
+// chains a Holdfast client presents, in TLS 1.3 and 1.2.
+func TestClientCertificateChoiceOpenSSL(t *testing.T) {
+	o := newOpenSSLPeer(t)
+	caA, caB := newNamedPKI(t, "Holdfast Client Root A"), newNamedPKI(t, "Holdfast Client Root B")
+	certA := caA.leaf(t, ecKey(t, elliptic.P256()), "client-a.test")
+	certB := caB.leaf(t, ecKey(t, elliptic.P256()), "client-b.test")
+	dir := t.TempDir()
+	bFile := writePEMFile(t, dir, "ca-b.pem", "CERTIFICATE", caB.caCert.Raw)
+	srv := writeInteropCert(t, dir, "server", o.fx.keys[0].cert)
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, args ...string) (*peerProc, string)
+		max   uint16
+	}{
+		{"TLS1.3", o.server, VersionTLS13},
+		{"TLS1.2", func(t *testing.T, args ...string) (*peerProc, string) { return o.server12(t, nil, args...) }, VersionTLS12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, addr := tc.start(t, "-cert", srv.certFile, "-key", srv.keyFile, "-Verify", "1", "-CAfile", bFile, "-verify_return_error", "-rev")
+			cfg := o.clientConfig()
+			cfg.MaxVersion = tc.max
+			// A first: a client that ignored the list would send it.
+			cfg.Certificates = []Certificate{certA, certB}
+			c, err := interopDial(t, addr, cfg)
+			if err != nil {
+				t.Fatalf("Holdfast client handshake: %v (%s)", err, p.output())
+			}
+			pingRev(t, c, "the chain under the CA s_server named")
+			finishRev(t, c, p)
+			p.requireOutput(t, "CN = client-b.test")
+		})
+	}
+}

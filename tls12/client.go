@@ -282,12 +282,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		for i, v := range hs.certReq.SignatureAlgorithms {
 			peer[i] = sigscheme.Scheme(v)
 		}
-		for _, c := range hs.p.ClientCertificates {
-			if s, err := sigscheme.Choose(sigscheme.VersionTLS12, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS12)); err == nil {
-				chosen, scheme = c, s
-				break
-			}
-		}
+		chosen, scheme = params.ChooseClientCertificate(hs.p.ClientCertificates, sigscheme.VersionTLS12, peer, hs.certReq.CertificateAuthorities)
 		cm := &wire.Certificate12{}
 		if chosen != nil {
 			cm.Certificates = chosen.Chain

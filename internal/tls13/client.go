@@ -574,14 +574,7 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 // key backend.
 func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	peer := toSchemes(hs.certReq.SignatureAlgorithms)
-	var chosen *Certificate
-	var scheme sigscheme.Scheme
-	for _, c := range hs.p.ClientCertificates {
-		if s, err := sigscheme.Choose(sigscheme.VersionTLS13, c.CertKey(), peer, c.Schemes(sigscheme.VersionTLS13)); err == nil {
-			chosen, scheme = c, s
-			break
-		}
-	}
+	chosen, scheme := params.ChooseClientCertificate(hs.p.ClientCertificates, sigscheme.VersionTLS13, peer, hs.certReq.CertificateAuthorities)
 	raw, err := clientCertificateMessage(hs.certReq.Context, chosen)
 	if err != nil {
 		return err
