@@ -32,6 +32,7 @@ APT_PACKAGES=(
 	"redis-server:redis-server"
 	"testssl.sh:testssl"
 	"curl:curl"
+	"chromium:chromium"
 )
 
 STATICCHECK_VERSION="v0.8.2"
