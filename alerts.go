@@ -29,4 +29,10 @@ const (
 	// AlertBadCertificateStatusResponse: Config.VerifyOCSPResponse
 	// refused the server's stapled OCSP response (RFC 6066 §8).
 	AlertBadCertificateStatusResponse = alert.BadCertificateStatusResponse
+	// AlertCertificateUnobtainable and AlertBadCertificateHashValue: a
+	// TLS 1.2 server could not fetch a client certificate named by URL,
+	// or what it fetched does not match the hash the client sent (RFC
+	// 6066 §5).
+	AlertCertificateUnobtainable = alert.CertificateUnobtainable
+	AlertBadCertificateHashValue = alert.BadCertificateHashValue
 )

@@ -36,6 +36,7 @@ type clientHandshake struct {
 	certCached      bool   // the server sends its Certificate's digest (RFC 7924)
 	reqCached       bool   // the same for its CertificateRequest
 	randomPremaster bool   // both ends agreed to a fully random premaster
+	certURL         bool   // client_certificate_url agreed (RFC 6066 §5)
 	leaf            *x509.Certificate
 
 	ecdhPublic []byte // the client's ECDHE share for ClientKeyExchange
@@ -117,6 +118,9 @@ func (hs *clientHandshake) processServerHello() error {
 		return err
 	}
 	if err := hs.takeRandomPremaster(sh); err != nil {
+		return err
+	}
+	if err := hs.takeCertificateURL(sh); err != nil {
 		return err
 	}
 	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC ||
@@ -283,9 +287,12 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 			peer[i] = sigscheme.Scheme(v)
 		}
 		chosen, scheme = params.ChooseClientCertificate(hs.p.ClientCertificates, sigscheme.VersionTLS12, peer, hs.certReq.CertificateAuthorities)
-		cm := &wire.Certificate12{}
-		if chosen != nil {
-			cm.Certificates = chosen.Chain
+		var cm interface{ Marshal() ([]byte, error) } = &wire.Certificate12{}
+		switch {
+		case chosen != nil && hs.certURL && len(chosen.URLs) == len(chosen.Chain):
+			cm = certificateURLMessage(chosen.Chain, chosen.URLs)
+		case chosen != nil:
+			cm = &wire.Certificate12{Certificates: chosen.Chain}
 		}
 		if err := hs.write(cm); err != nil {
 			return err

@@ -44,6 +44,7 @@ type serverHandshake struct {
 	random          [32]byte
 	secureReneg     bool
 	randomPremaster bool // both ends agreed to a fully random premaster
+	certURL         bool // client_certificate_url agreed (RFC 6066 §5)
 	etm             bool // encrypt_then_mac negotiated (CBC suites only)
 	trustedCA       bool // the chain is under a CA the client's trusted_ca_keys names
 
@@ -258,6 +259,9 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 		return err
 	}
 	if err := hs.agreeRandomPremaster(sh); err != nil {
+		return err
+	}
+	if err := hs.agreeCertificateURL(sh); err != nil {
 		return err
 	}
 	certMsg, err := (&wire.Certificate12{Certificates: hs.cert.Chain}).Marshal()

@@ -87,11 +87,32 @@ func rsaPremaster(rnd io.Reader, key crypto.Decrypter, ct []byte, clientVersion 
 // readClientCertificate reads the client's Certificate and applies the
 // client-auth policy.
 func (hs *serverHandshake) readClientCertificate(ctx context.Context) ([]*x509.Certificate, error) {
-	cm, err := expect(ctx, hs.tr, wire.TypeCertificate, "client Certificate", wire.ParseCertificate12)
+	msg, err := hs.tr.ReadHandshake(ctx)
 	if err != nil {
 		return nil, err
 	}
-	hs.transcript.add(cm.Raw)
+	var cm *wire.Certificate12
+	switch {
+	case hs.certURL && len(msg) > 0 && msg[0] == wire.TypeCertificateURL:
+		// RFC 6066 §5: URLs and hashes in place of the chain.
+		cu, err := wire.ParseCertificateURL(msg)
+		if err != nil {
+			return nil, fmt.Errorf("parsing CertificateURL: %w", err)
+		}
+		chain, err := hs.fetchCertificates(ctx, cu)
+		if err != nil {
+			return nil, err
+		}
+		hs.transcript.add(cu.Raw)
+		cm = &wire.Certificate12{Certificates: chain}
+	case len(msg) > 0 && msg[0] == wire.TypeCertificate:
+		if cm, err = wire.ParseCertificate12(msg); err != nil {
+			return nil, fmt.Errorf("parsing client Certificate: %w", err)
+		}
+		hs.transcript.add(cm.Raw)
+	default:
+		return nil, fmt.Errorf("expected client Certificate: %w", alert.ErrUnexpectedMessage)
+	}
 	if len(cm.Certificates) == 0 {
 		switch hs.p.ClientAuth {
 		case params.RequireAnyClientCert, params.RequireAndVerifyClientCert:

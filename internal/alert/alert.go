@@ -34,8 +34,10 @@ const (
 	NoRenegotiation              Alert = 100
 	MissingExtension             Alert = 109
 	UnsupportedExtension         Alert = 110
+	CertificateUnobtainable      Alert = 111
 	UnrecognizedName             Alert = 112
 	BadCertificateStatusResponse Alert = 113
+	BadCertificateHashValue      Alert = 114
 	UnknownPSKIdentity           Alert = 115
 	CertificateRequired          Alert = 116
 	NoApplicationProtocol        Alert = 120
@@ -67,6 +69,8 @@ var names = map[Alert]string{
 	UnsupportedExtension:         "unsupported_extension",
 	UnrecognizedName:             "unrecognized_name",
 	BadCertificateStatusResponse: "bad_certificate_status_response",
+	CertificateUnobtainable:      "certificate_unobtainable",
+	BadCertificateHashValue:      "bad_certificate_hash_value",
 	UnknownPSKIdentity:           "unknown_psk_identity",
 	CertificateRequired:          "certificate_required",
 	NoApplicationProtocol:        "no_application_protocol",
@@ -145,6 +149,8 @@ var (
 	ErrNoRenegotiation       error = reason("tls: renegotiation refused")
 	ErrInsufficientSecurity  error = reason("tls: insufficient security")
 	ErrBadCertStatus         error = reason("tls: stapled OCSP response refused")
+	ErrCertUnobtainable      error = reason("tls: certificate URL could not be fetched")
+	ErrBadCertHash           error = reason("tls: certificate fetched from a URL does not match its hash")
 )
 
 // table is the one place an engine failure is matched to an alert. Order
@@ -174,6 +180,8 @@ var table = []struct {
 	{ErrNoRenegotiation, NoRenegotiation},
 	{ErrInsufficientSecurity, InsufficientSecurity},
 	{ErrBadCertStatus, BadCertificateStatusResponse},
+	{ErrCertUnobtainable, CertificateUnobtainable},
+	{ErrBadCertHash, BadCertificateHashValue},
 }
 
 // For returns the alert to send for err: the alert of an *Error already

@@ -1,6 +1,7 @@
 package params
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"io"
@@ -21,6 +22,11 @@ type Certificate struct {
 	// staples when the client asks (RFC 6066 §8, RFC 8446 §4.4.2.1);
 	// nil for none.
 	OCSPStaple []byte
+	// URLs, when set, holds where each certificate of Chain can be
+	// fetched (leaf first): a TLS 1.2 client that agreed to
+	// client_certificate_url (RFC 6066 §5) sends them instead of the
+	// chain.
+	URLs []string
 	// CANames are the DER subjects and issuers of every certificate in
 	// the chain: the CAs a client may name (certificate_authorities,
 	// RFC 8446 §4.2.4) to get this chain rather than another.
@@ -171,6 +177,12 @@ type Params struct {
 	ProfferedCert13 uint16
 	// HeldChains is a server's store of client Certificate messages.
 	HeldChains *HeldChains
+
+	// FetchCertificate, when set, lets a TLS 1.2 server accept
+	// client_certificate_url (RFC 6066 §5): it fetches one DER
+	// certificate by URL, within the server's allow-list, limits and
+	// timeouts.
+	FetchCertificate func(ctx context.Context, url string) ([]byte, error)
 
 	// RandomPremaster is the private-use code point of the fully random
 	// premaster (TLS 1.2 RSA key transport, a Holdfast extension); zero

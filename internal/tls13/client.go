@@ -201,6 +201,10 @@ func (hs *clientHandshake) sendClientHello() error {
 		if err := hs.offerCachedInfo12(ch); err != nil {
 			return err
 		}
+		if slices.ContainsFunc(hs.p.ClientCertificates, func(c *Certificate) bool { return len(c.URLs) > 0 }) {
+			// RFC 6066 §5: this client can send URLs for its chain.
+			ch.Unknown = append(ch.Unknown, wire.Extension{Type: wire.ExtClientCertificateURL})
+		}
 		if hs.p.RandomPremaster != 0 {
 			// A Holdfast extension for TLS 1.2 RSA key transport; empty.
 			ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.RandomPremaster})

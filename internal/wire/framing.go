@@ -22,6 +22,7 @@ const (
 	TypeCertificateVerify   uint8 = 15
 	TypeClientKeyExchange   uint8 = 16
 	TypeFinished            uint8 = 20
+	TypeCertificateURL      uint8 = 21 // RFC 6066 §5, TLS 1.2 only
 	TypeCertificateStatus   uint8 = 22 // RFC 6066 §8, TLS 1.2 only
 	TypeKeyUpdate           uint8 = 24
 	TypeCompressedCert      uint8 = 25 // RFC 8879
