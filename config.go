@@ -167,6 +167,15 @@ type Config struct {
 	// KeyLogWriter receives traffic secrets in NSS key log format. It
 	// writes secrets outside locked memory by design: debugging only.
 	KeyLogWriter io.Writer
+	// HandshakeTrace, if set, sees every handshake message this side
+	// writes (sent true) or reads, whole (type, length and body) and as
+	// on the wire: a CompressedCertificate or a cached-information digest
+	// is shown as such. It is for audits and debugging: handshake
+	// messages carry no key material, but they do carry certificates,
+	// including the client's. It runs on the connection's goroutine and
+	// must not call the Conn's methods; msg is valid only during the
+	// call.
+	HandshakeTrace func(sent bool, msg []byte)
 	// Time returns the current time; nil means time.Now.
 	Time func() time.Time
 	// Rand is the source of randomness; nil means crypto/rand.Reader.

@@ -250,6 +250,9 @@ func (t *transport) ReadHandshake(ctx context.Context) ([]byte, error) {
 			return nil, err
 		}
 		if ok {
+			if trace := c.config.HandshakeTrace; trace != nil {
+				trace(false, msg)
+			}
 			return msg, nil
 		}
 		typ, payload, err := c.in.rl.Next()
@@ -279,6 +282,9 @@ func (t *transport) ReadHandshake(ctx context.Context) ([]byte, error) {
 }
 
 func (t *transport) WriteHandshake(msg []byte) error {
+	if trace := t.config.HandshakeTrace; trace != nil {
+		trace(true, msg)
+	}
 	if err := t.out.rl.Append(record.TypeHandshake, msg); err != nil {
 		return err
 	}
@@ -357,6 +363,9 @@ func (t *transport12) ReadChangeCipherSpec(ctx context.Context) error {
 }
 
 func (t *transport12) WriteHandshake(msg []byte) error {
+	if trace := t.config.HandshakeTrace; trace != nil {
+		trace(true, msg)
+	}
 	return t.out.rl.Append(record.TypeHandshake, msg)
 }
 
