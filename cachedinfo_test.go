@@ -11,16 +11,11 @@ import (
 // Cached information in TLS 1.3 (Config.CachedCertificates) between
 // Holdfast peers with mutual TLS: the second connection's server flight
 // carries a digest instead of the 3-certificate chain, and the client
-// still ends with the verified chain. A changed chain is sent in full; a
-// server without the option, or crypto/tls on either side, is unaffected.
+// still ends with the verified chain. A renewed leaf goes alone in full
+// (cachedcerts_test.go); a server without the option, or crypto/tls on
+// either side, is unaffected.
 func TestCachedCertificates13(t *testing.T) {
-	root := newNamedPKI(t, "Holdfast Cached-Info Root")
-	inter := root.intermediate(t, "Holdfast Cached-Info Intermediate")
-	chain := func() Certificate {
-		leaf := inter.leaf(t, ecKey(t, elliptic.P256()), "server.test")
-		leaf.Certificate = append(leaf.Certificate, inter.caCert.Raw, root.caCert.Raw)
-		return leaf
-	}
+	root, chain := serverChains(t, "Holdfast Cached-Info")
 	first, second := chain(), chain()
 	client := &Config{RootCAs: root.pool, ServerName: "server.test", CachedCertificates: true, Certificates: []Certificate{chain()},
 		DisableCertificateCompression: true}
@@ -30,26 +25,11 @@ func TestCachedCertificates13(t *testing.T) {
 	}
 	connect := func(t *testing.T, server *Config) int64 {
 		t.Helper()
-		var n atomic.Int64
-		cerr, serr := pair(t, func(c net.Conn) error {
-			cl := Client(countingConn{c, &n}, client)
-			defer cl.Close()
-			if err := sendAndCheck(cl, []byte("cached?")); err != nil {
-				return err
-			}
-			if got := len(cl.ConnectionState().PeerCertificates); got != 3 {
+		return connectCounted(t, client, server, func(st ConnectionState) {
+			if got := len(st.PeerCertificates); got != 3 {
 				t.Errorf("client ended with %d server certificates, want 3", got)
 			}
-			return nil
-		}, func(c net.Conn) error {
-			sv := Server(c, server)
-			defer sv.Close()
-			return echoOnce(sv)
 		})
-		if cerr != nil || serr != nil {
-			t.Fatalf("client %v, server %v", cerr, serr)
-		}
-		return n.Load()
 	}
 	srv1 := serverFor(first, true)
 	full := connect(t, srv1)
@@ -58,9 +38,11 @@ func TestCachedCertificates13(t *testing.T) {
 	if full-cached < int64(len(first.Certificate[0])+len(first.Certificate[1])) {
 		t.Fatalf("cached info saved only %d bytes (%d vs %d)", full-cached, full, cached)
 	}
-	// The server's chain changed: sent in full, and remembered too.
-	if n := connect(t, serverFor(second, true)); n < full-64 {
-		t.Fatalf("a changed chain went out in %d bytes, full is %d", n, full)
+	// The server's leaf changed: the leaf goes in full, the intermediate
+	// and root as digests (type 224, cachedcerts_test.go), and the new
+	// chain is remembered too.
+	if n := connect(t, serverFor(second, true)); n > full-int64(len(second.Certificate[1])+len(second.Certificate[2]))+2*64 || n < cached {
+		t.Fatalf("a renewed leaf went out in %d bytes; full is %d, whole-message digest %d", n, full, cached)
 	}
 	// The first chain is still known (two per name): digest again.
 	if n := connect(t, srv1); n > cached+64 {
@@ -72,30 +54,8 @@ func TestCachedCertificates13(t *testing.T) {
 	}
 	// crypto/tls ignores the offered digests, and its client is served as
 	// before.
-	cerr, serr := pair(t, func(c net.Conn) error {
-		cl := Client(c, client)
-		defer cl.Close()
-		return sendAndCheck(cl, []byte("to crypto/tls"))
-	}, func(c net.Conn) error {
-		sv := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{toStd(first)}})
-		defer sv.Close()
-		return echoOnce(sv)
-	})
-	if cerr != nil || serr != nil {
-		t.Fatalf("against crypto/tls: client %v, server %v", cerr, serr)
-	}
-	cerr, serr = pair(t, func(c net.Conn) error {
-		cl := tls.Client(c, &tls.Config{RootCAs: root.pool, ServerName: "server.test", Certificates: []tls.Certificate{toStd(first)}})
-		defer cl.Close()
-		return sendAndCheck(cl, []byte("from crypto/tls"))
-	}, func(c net.Conn) error {
-		sv := Server(c, srv1)
-		defer sv.Close()
-		return echoOnce(sv)
-	})
-	if cerr != nil || serr != nil {
-		t.Fatalf("crypto/tls client: %v, server %v", cerr, serr)
-	}
+	againstStd(t, client, &tls.Config{Certificates: []tls.Certificate{toStd(first)}},
+		&tls.Config{RootCAs: root.pool, ServerName: "server.test", Certificates: []tls.Certificate{toStd(first)}}, srv1)
 }
 
 func TestCachedInfoCodePointValidated(t *testing.T) {

@@ -40,6 +40,11 @@ const DefaultProfferedCertCodePoint uint16 = 0xFFC2
 // Config.RandomPremasterCodePoint names another.
 const DefaultRandomPremasterCodePoint uint16 = 0xFFC3
 
+// DefaultServerPremasterCodePoint is the private-use extension type for the
+// server-generated TLS 1.2 premaster (Config.ServerGeneratedPremaster)
+// unless Config.ServerPremasterCodePoint names another.
+const DefaultServerPremasterCodePoint uint16 = 0xFFC4
+
 // checkCodePoints refuses Holdfast extension code points outside the
 // private-use range (0xff00 to 0xffff) or shared by two extensions; zero
 // means the extension is off.
@@ -275,6 +280,20 @@ type Config struct {
 	// other. Nil turns the extension off.
 	CertificateURLPrefixes []string
 
+	// ServerGeneratedPremaster lets the server make the premaster secret
+	// of TLS 1.2 RSA key transport and encrypt it to the client's
+	// certificate key, signed with its own (a Holdfast extension, the
+	// second seed's proposal; docs/PREMASTER.md §2). It needs mutual TLS
+	// and the proffered client certificate (ProfferClientCertificate):
+	// the server must hold the client's RSA chain from an earlier
+	// handshake. Both ends must set it; the client decrypts through its
+	// key's crypto.Decrypter (PKCS#11, TPM, ...), after checking the
+	// server's signature.
+	ServerGeneratedPremaster bool
+	// ServerPremasterCodePoint is the private-use extension type that
+	// carries it; zero means DefaultServerPremasterCodePoint.
+	ServerPremasterCodePoint uint16
+
 	// RandomPremaster makes TLS 1.2 RSA key transport use a premaster
 	// secret of 48 random bytes, without the two version bytes RFC 5246
 	// puts first, when both ends set it (a Holdfast extension, the second
@@ -391,9 +410,9 @@ func (c *Config) build() (*tls13.Params, error) {
 	}
 	p.ServeCachedInfo12 = !c.DisableTLS12CachedInfo
 	if c.ProfferClientCertificate {
-		p.ProfferedCert13 = c.ProfferedCertCodePoint
-		if p.ProfferedCert13 == 0 {
-			p.ProfferedCert13 = DefaultProfferedCertCodePoint
+		p.ProfferedCert = c.ProfferedCertCodePoint
+		if p.ProfferedCert == 0 {
+			p.ProfferedCert = DefaultProfferedCertCodePoint
 		}
 		p.HeldChains = params.NewHeldChains(256)
 	}
@@ -410,8 +429,14 @@ func (c *Config) build() (*tls13.Params, error) {
 			p.RandomPremaster = DefaultRandomPremasterCodePoint
 		}
 	}
-	if err := checkCodePoints(map[string]uint16{"CachedInfoCodePoint": p.CachedInfo13,
-		"ProfferedCertCodePoint": p.ProfferedCert13, "RandomPremasterCodePoint": p.RandomPremaster}); err != nil {
+	if c.ServerGeneratedPremaster {
+		p.ServerPremaster = c.ServerPremasterCodePoint
+		if p.ServerPremaster == 0 {
+			p.ServerPremaster = DefaultServerPremasterCodePoint
+		}
+	}
+	if err := checkCodePoints(map[string]uint16{"CachedInfoCodePoint": p.CachedInfo13, "ProfferedCertCodePoint": p.ProfferedCert,
+		"RandomPremasterCodePoint": p.RandomPremaster, "ServerPremasterCodePoint": p.ServerPremaster}); err != nil {
 		return nil, err
 	}
 	switch {

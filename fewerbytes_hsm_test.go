@@ -62,7 +62,8 @@ func has(lines []string, dir string, typ, want int) bool {
 // client's handshake trace shows the shortened messages — compressed
 // certificates on first contact, then 32-byte digests for the server's
 // Certificate (and in TLS 1.2 its CertificateRequest) and the client's
-// own chain (TLS 1.3: proffered; TLS 1.2: by URL).
+// own chain (TLS 1.3: proffered; TLS 1.2: by URL), and with RSA keys in
+// TLS 1.2 a server-generated premaster the client decrypts in SoftHSM.
 func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 	tk := softhsm.New(t, map[string]string{"server-ec": "EC:prime256v1", "client-ec": "EC:prime256v1"})
 	tk = softhsm.AddKey(t, tk, "server-rsa", "rsa:2048", "11")
@@ -115,11 +116,11 @@ func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 				var trace traced
 				server := &Config{Certificates: []Certificate{serverCert}, ClientAuth: RequireAndVerifyClientCert, ClientCAs: root.pool,
 					CipherSuites: suites, CachedCertificates: true, ProfferClientCertificate: true, RandomPremaster: true,
-					CertificateURLPrefixes: []string{web.URL + "/certs/"}, SessionTicketsDisabled: true}
+					ServerGeneratedPremaster: true, CertificateURLPrefixes: []string{web.URL + "/certs/"}, SessionTicketsDisabled: true}
 				client := &Config{RootCAs: root.pool, ServerName: "server.test", MaxVersion: vers, CipherSuites: suites,
 					Certificates: []Certificate{clientCert}, AnnounceCAs: true, AnnouncedRoots: []*x509.Certificate{root.caCert},
 					CachedCertificates: true, ProfferClientCertificate: true, RandomPremaster: true,
-					HandshakeTrace: trace.hook}
+					ServerGeneratedPremaster: true, HandshakeTrace: trace.hook}
 				var rounds [][]string
 				for range 2 {
 					cerr, serr := pair(t, func(c net.Conn) error {
@@ -169,6 +170,12 @@ func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 					}
 					if !has(rounds[1], "<", 11, digestBody) || !has(rounds[1], "<", 13, digestBody) {
 						t.Error("second TLS 1.2 handshake: Certificate or CertificateRequest was not a digest")
+					}
+					// With RSA keys the server makes the premaster in the
+					// second handshake (it holds the client's chain), and
+					// the client decrypts it with its key in SoftHSM.
+					if kt == "rsa" && (!has(rounds[1], "<", 12, -1) || !has(rounds[1], ">", 16, 2)) {
+						t.Error("second TLS 1.2 RSA handshake: no server-generated premaster")
 					}
 				}
 			})

@@ -3,6 +3,7 @@ package holdfast
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -86,5 +87,64 @@ func TestRandomPremasterHandshake(t *testing.T) {
 	})
 	if cerr != nil || serr != nil {
 		t.Fatalf("crypto/tls client: %v, %v", cerr, serr)
+	}
+}
+
+// The server-generated premaster (Config.ServerGeneratedPremaster) between
+// Holdfast peers, TLS 1.2 RSA key transport with mutual TLS and the
+// proffered client certificate: the first handshake is ordinary and lets
+// the server hold the client's chain; in the second the server sends the
+// premaster encrypted to the client's key and signed (ServerKeyExchange),
+// the client's chain goes as a digest and its ClientKeyExchange is empty.
+func TestServerGeneratedPremaster(t *testing.T) {
+	pki := newTestPKI(t)
+	serverCert := pki.leaf(t, rsaKey(t), "server.test")
+	clientCert := pki.leaf(t, rsaKey(t), "client.test")
+	suites := []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}
+	var trace traced
+	server := &Config{Certificates: []Certificate{serverCert}, CipherSuites: suites, ClientAuth: RequireAndVerifyClientCert,
+		ClientCAs: pki.pool, ProfferClientCertificate: true, ServerGeneratedPremaster: true, SessionTicketsDisabled: true}
+	client := &Config{RootCAs: pki.pool, ServerName: "server.test", MaxVersion: VersionTLS12, CipherSuites: suites,
+		Certificates: []Certificate{clientCert}, ProfferClientCertificate: true, ServerGeneratedPremaster: true,
+		HandshakeTrace: trace.hook}
+	connect := func(t *testing.T, server *Config) []string {
+		t.Helper()
+		cerr, serr := pair(t, func(c net.Conn) error {
+			cl := Client(c, client)
+			defer cl.Close()
+			return sendAndCheck(cl, []byte("server premaster"))
+		}, func(c net.Conn) error {
+			sv := Server(c, server)
+			defer sv.Close()
+			if err := echoOnce(sv); err != nil {
+				return err
+			}
+			if len(sv.ConnectionState().VerifiedChains) == 0 {
+				return errors.New("client chain not verified")
+			}
+			return nil
+		})
+		if cerr != nil || serr != nil {
+			t.Fatalf("client %v, server %v", cerr, serr)
+		}
+		return trace.take()
+	}
+	first := connect(t, server)
+	second := connect(t, server)
+	t.Logf("first:  %v", first)
+	t.Logf("second: %v", second)
+	if has(first, "<", 12, -1) || !has(first, ">", 16, 258) {
+		t.Error("first handshake: want the client's encrypted premaster and no server premaster")
+	}
+	if !has(second, "<", 12, -1) || !has(second, ">", 16, 2) || !has(second, ">", 11, 33) {
+		t.Error("second handshake: want the server premaster, an empty ClientKeyExchange and the client's chain as a digest")
+	}
+	// A server without the option: ordinary RSA key transport (the proffer
+	// still shortens the client's chain once the server holds it).
+	plain := &Config{Certificates: []Certificate{serverCert}, CipherSuites: suites, ClientAuth: RequireAndVerifyClientCert,
+		ClientCAs: pki.pool, ProfferClientCertificate: true, SessionTicketsDisabled: true}
+	connect(t, plain)
+	if lines := connect(t, plain); has(lines, "<", 12, -1) || !has(lines, ">", 16, 258) || !has(lines, ">", 11, 33) {
+		t.Errorf("without the option on the server: %v", lines)
 	}
 }

@@ -4,10 +4,20 @@
 # target briefly; this is for the nightly or pre-release run whose result
 # docs/CONFORMANCE.md reports.
 #
-#   bash ci/fuzz-long.sh [DURATION]      e.g. bash ci/fuzz-long.sh 30m
+#   bash ci/fuzz-long.sh [DURATION [FILTER]]   e.g. bash ci/fuzz-long.sh 30m
+#
+# FILTER, an extended regular expression, picks the "package target" lines
+# to run (e.g. 'wire FuzzClientHello$'), so that a long run can be spread
+# over several sittings; FUZZ_PARALLEL sets the fuzzing workers (default:
+# one per CPU).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DURATION="${1:-30m}"
+FILTER="${2:-.}"
+PARALLEL=()
+if [[ -n "${FUZZ_PARALLEL:-}" ]]; then
+	PARALLEL=(-parallel "$FUZZ_PARALLEL")
+fi
 export GOFLAGS="-buildvcs=false" GOTOOLCHAIN=local GOWORK=off
 
 # One "package target" line per func FuzzXxx in a test file of the build.
@@ -15,14 +25,14 @@ export GOFLAGS="-buildvcs=false" GOTOOLCHAIN=local GOWORK=off
 tmpl='{{$p := .ImportPath}}{{$d := .Dir}}{{range .TestGoFiles}}{{$p}}{{"\t"}}{{$d}}/{{.}}{{"\n"}}{{end}}{{range .XTestGoFiles}}{{$p}}{{"\t"}}{{$d}}/{{.}}{{"\n"}}{{end}}'
 mapfile -t targets < <(go list -f "$tmpl" ./... | while IFS=$'\t' read -r pkg file; do
 	grep -oE '^func Fuzz[A-Za-z0-9_]*\(' "$file" | sed -e 's/^func //' -e 's/($//' -e "s|^|$pkg |" || true
-done | sort -u)
+done | sort -u | grep -E -- "$FILTER" || true)
 
 echo "${#targets[@]} fuzz targets, $DURATION each"
 failed=()
 for entry in "${targets[@]}"; do
 	pkg="${entry% *}" name="${entry##* }"
 	echo "=== $pkg $name"
-	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$DURATION" "$pkg"; then
+	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$DURATION" "${PARALLEL[@]}" "$pkg"; then
 		failed+=("$pkg $name")
 	fi
 done

@@ -63,7 +63,7 @@ func (hs *serverHandshake) cachedInfoHits(certMsg, reqMsg []byte) ([]uint8, erro
 				hits = append(hits, c.typ)
 			}
 		}
-		return hits, nil
+		return hs.cachedCertHits(hits, objs, certMsg) // one by one (cachedinfo_certs.go)
 	}
 	return nil, nil
 }
@@ -103,7 +103,12 @@ func (hs *clientHandshake) takeCachedInfo(sh *wire.ServerHello) error {
 				hs.certCached = true
 			case wire.CachedCertReq:
 				hs.reqCached = true
+			case wire.CachedCertEach:
+				hs.certsCached = true
 			}
+		}
+		if err := hs.checkCachedCertsAck(); err != nil {
+			return err
 		}
 		sh.Unknown = append(sh.Unknown[:i:i], sh.Unknown[i+1:]...)
 		return nil
@@ -142,7 +147,7 @@ func (hs *clientHandshake) rememberServerMessages() {
 		return
 	}
 	if hs.certMsg != nil {
-		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCert|params.KnownTLS12, hs.certMsg)
+		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCert|params.KnownTLS12, hs.certMsg, hs.state.PeerCertificates...)
 	}
 	if hs.certReq != nil {
 		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCertReq|params.KnownTLS12, hs.certReq.Raw)

@@ -32,12 +32,16 @@ type clientHandshake struct {
 	group           kex.Group
 	transcript      transcript
 	certReq         *wire.CertificateRequest12
-	certMsg         []byte // the server's Certificate message, in full
-	certCached      bool   // the server sends its Certificate's digest (RFC 7924)
-	reqCached       bool   // the same for its CertificateRequest
-	randomPremaster bool   // both ends agreed to a fully random premaster
-	certURL         bool   // client_certificate_url agreed (RFC 6066 §5)
+	certMsg         []byte   // the server's Certificate message, in full
+	certCached      bool     // the server sends its Certificate's digest (RFC 7924)
+	reqCached       bool     // the same for its CertificateRequest
+	randomPremaster bool     // both ends agreed to a fully random premaster
+	certURL         bool     // client_certificate_url agreed (RFC 6066 §5)
+	serverHolds     [][]byte // digests of this client's chains the server holds
+	serverPremaster bool     // the server makes the premaster (docs/PREMASTER.md)
 	leaf            *x509.Certificate
+
+	certsCached bool // the server sends some certificates as digests (type 224)
 
 	ecdhPublic []byte // the client's ECDHE share for ClientKeyExchange
 	etm        bool   // encrypt_then_mac negotiated
@@ -123,6 +127,12 @@ func (hs *clientHandshake) processServerHello() error {
 	if err := hs.takeCertificateURL(sh); err != nil {
 		return err
 	}
+	if err := hs.takeProffer(sh); err != nil {
+		return err
+	}
+	if err := hs.takeServerPremaster(sh); err != nil {
+		return err
+	}
 	if len(sh.Unknown) > 0 || sh.TicketSupported && !hs.hello.TicketSupported || sh.EncryptThenMAC && !hs.hello.EncryptThenMAC ||
 		sh.ServerNameAck && hs.hello.ServerName == "" || sh.TrustedCAKeysAck && !hs.hello.HasTrustedCAKeys {
 		return fmt.Errorf("ServerHello carries an extension the client did not offer: %w", alert.ErrUnsupportedExtension)
@@ -167,6 +177,10 @@ func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
 		}
 	} else if len(msg) == 0 || msg[0] != wire.TypeCertificate {
 		return fmt.Errorf("expected Certificate: %w", alert.ErrUnexpectedMessage)
+	} else if hs.certsCached {
+		if msg, err = hs.restoreCerts(msg); err != nil {
+			return err
+		}
 	}
 	cm, err := wire.ParseCertificate12(msg)
 	if err != nil {
@@ -211,6 +225,10 @@ func (hs *clientHandshake) readServerFlight(ctx context.Context) error {
 		}
 	} else if _, ok := hs.leaf.PublicKey.(*rsa.PublicKey); !ok {
 		return fmt.Errorf("RSA key transport with a %T certificate key: %w", hs.leaf.PublicKey, alert.ErrUnsupportedCert)
+	} else if hs.serverPremaster {
+		if err := hs.readServerPremaster(ctx); err != nil {
+			return err
+		}
 	}
 	if msg, err = hs.tr.ReadHandshake(ctx); err != nil {
 		return err
@@ -287,12 +305,28 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 			peer[i] = sigscheme.Scheme(v)
 		}
 		chosen, scheme = params.ChooseClientCertificate(hs.p.ClientCertificates, sigscheme.VersionTLS12, peer, hs.certReq.CertificateAuthorities)
+		if hs.serverPremaster {
+			// The server encrypted the premaster to the chain it holds:
+			// that chain must be the one sent and signed with.
+			if chosen = hs.heldCertificate(); chosen == nil {
+				return fmt.Errorf("the server premaster's chain is gone: %w", alert.ErrIllegalParameter)
+			}
+			var err error
+			if scheme, err = sigscheme.Choose(sigscheme.VersionTLS12, chosen.CertKey(), peer, chosen.Schemes(sigscheme.VersionTLS12)); err != nil {
+				return fmt.Errorf("the server premaster's chain cannot sign for this server: %w", err)
+			}
+		}
 		var cm interface{ Marshal() ([]byte, error) } = &wire.Certificate12{}
 		switch {
 		case chosen != nil && hs.certURL && len(chosen.URLs) == len(chosen.Chain):
 			cm = certificateURLMessage(chosen.Chain, chosen.URLs)
 		case chosen != nil:
-			cm = &wire.Certificate12{Certificates: chosen.Chain}
+			// The digest form when the server holds this chain (proffer).
+			msg, err := hs.certificateForServer(chosen.Chain)
+			if err != nil {
+				return err
+			}
+			cm = msg
 		}
 		if err := hs.write(cm); err != nil {
 			return err
@@ -351,6 +385,9 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 func (hs *clientHandshake) clientKeyExchange() (*wire.ClientKeyExchange, error) {
 	if hs.suite.KX != RSA {
 		return wire.NewClientKeyExchangeECDH(hs.ecdhPublic), nil
+	}
+	if hs.serverPremaster {
+		return wire.NewClientKeyExchangeRSA(nil), nil // the server made it
 	}
 	pm, err := mem.New(premasterLen)
 	if err != nil {

@@ -43,10 +43,16 @@ type serverHandshake struct {
 	transcript      transcript
 	random          [32]byte
 	secureReneg     bool
-	randomPremaster bool // both ends agreed to a fully random premaster
-	certURL         bool // client_certificate_url agreed (RFC 6066 §5)
-	etm             bool // encrypt_then_mac negotiated (CBC suites only)
-	trustedCA       bool // the chain is under a CA the client's trusted_ca_keys names
+	randomPremaster bool           // both ends agreed to a fully random premaster
+	certURL         bool           // client_certificate_url agreed (RFC 6066 §5)
+	held            heldByServer   // proffered client chains this server holds
+	clientKey       *rsa.PublicKey // the held client chain's key, for a server premaster
+	serverPM        *mem.Secret    // the premaster this server made, when agreed
+	clientMsg       []byte         // the client's Certificate message, in full
+	etm             bool           // encrypt_then_mac negotiated (CBC suites only)
+	trustedCA       bool           // the chain is under a CA the client's trusted_ca_keys names
+
+	certParts []byte // the Certificate with the certificates the client holds as digests (type 224)
 
 	resumed     bool
 	issueTicket bool   // an RFC 5077 ticket ends the full handshake
@@ -73,6 +79,7 @@ func ServerHandshake(ctx context.Context, p *params.Params, tr Transport, hello 
 }
 
 func (hs *serverHandshake) free() {
+	hs.serverPM.Free()
 	hs.share.Free()
 	hs.master.Free()
 	hs.pending.free()
@@ -93,6 +100,11 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	}
 	if err := hs.readClientFlight(ctx); err != nil {
 		return err
+	}
+	// The client's Finished checked out: its chain, if verified, may be
+	// held for the proffered certificate.
+	if hs.p.ProfferedCert != 0 && hs.clientMsg != nil && len(hs.state.VerifiedChains) > 0 {
+		hs.p.HeldChains.Add(hs.clientMsg)
 	}
 	if err := hs.sendFinished(); err != nil {
 		return err
@@ -264,6 +276,12 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 	if err := hs.agreeCertificateURL(sh); err != nil {
 		return err
 	}
+	if err := hs.agreeProffer(sh); err != nil {
+		return err
+	}
+	if err := hs.agreeServerPremaster(sh); err != nil {
+		return err
+	}
 	certMsg, err := (&wire.Certificate12{Certificates: hs.cert.Chain}).Marshal()
 	if err != nil {
 		return err
@@ -299,6 +317,9 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 			}
 			return hs.write(d)
 		}
+		if typ == wire.CachedCert && hs.certParts != nil {
+			msg = hs.certParts // cachedinfo_certs.go
+		}
 		return hs.write(rawMessage(msg))
 	}
 	if err := hs.write(sh); err != nil {
@@ -310,7 +331,12 @@ func (hs *serverHandshake) sendServerFlight(ctx context.Context) error {
 	if err := hs.sendCertificateStatus(sh); err != nil {
 		return err
 	}
-	if hs.suite.KX != RSA {
+	switch {
+	case hs.clientKey != nil:
+		if err := hs.sendServerPremaster(ctx); err != nil {
+			return err
+		}
+	case hs.suite.KX != RSA:
 		if err := hs.sendServerKeyExchange(ctx); err != nil {
 			return err
 		}
@@ -389,6 +415,11 @@ func (hs *serverHandshake) readClientFlight(ctx context.Context) error {
 		var err error
 		if clientCerts, err = hs.readClientCertificate(ctx); err != nil {
 			return err
+		}
+		// A server premaster was encrypted to the held chain's key: the
+		// client must authenticate with that key.
+		if hs.clientKey != nil && (len(clientCerts) == 0 || !hs.clientKey.Equal(clientCerts[0].PublicKey)) {
+			return fmt.Errorf("client authenticated with another key than the server premaster was encrypted to: %w", alert.ErrIllegalParameter)
 		}
 	}
 	ckx, err := expect(ctx, hs.tr, wire.TypeClientKeyExchange, "ClientKeyExchange", wire.ParseClientKeyExchange)

@@ -25,6 +25,16 @@ func (hs *serverHandshake) premaster(ckx *wire.ClientKeyExchange) (*mem.Secret, 
 		}
 		return hs.share.Shared(pub)
 	}
+	if hs.serverPM != nil {
+		// The server made the premaster; the client's key exchange is
+		// empty (docs/PREMASTER.md §2).
+		if len(ckx.Body) != 2 || ckx.Body[0] != 0 || ckx.Body[1] != 0 {
+			return nil, fmt.Errorf("ClientKeyExchange carries a premaster although the server made it: %w", alert.ErrIllegalParameter)
+		}
+		pm := hs.serverPM
+		hs.serverPM = nil
+		return pm, nil
+	}
 	ct, err := ckx.EncryptedPremaster()
 	if err != nil {
 		return nil, err
@@ -105,11 +115,19 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) ([]*x509.C
 		}
 		hs.transcript.add(cu.Raw)
 		cm = &wire.Certificate12{Certificates: chain}
+		if hs.clientMsg, err = cm.Marshal(); err != nil {
+			return nil, err
+		}
 	case len(msg) > 0 && msg[0] == wire.TypeCertificate:
-		if cm, err = wire.ParseCertificate12(msg); err != nil {
+		full, err := hs.restoreProffered(msg)
+		if err != nil {
+			return nil, err
+		}
+		if cm, err = wire.ParseCertificate12(full); err != nil {
 			return nil, fmt.Errorf("parsing client Certificate: %w", err)
 		}
-		hs.transcript.add(cm.Raw)
+		hs.clientMsg = full
+		hs.transcript.add(msg)
 	default:
 		return nil, fmt.Errorf("expected client Certificate: %w", alert.ErrUnexpectedMessage)
 	}

@@ -2,6 +2,7 @@ package params
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"sync"
 )
 
@@ -22,7 +23,8 @@ type KnownChains struct {
 
 type knownChain struct {
 	digest [32]byte
-	msg    []byte // the Certificate message, header included
+	msg    []byte      // the Certificate message, header included
+	certs  []knownCert // its certificates, each with its digest (knownchains_certs.go)
 }
 
 // NewKnownChains returns a store of at most max messages, at most two per
@@ -73,24 +75,30 @@ func (k *KnownChains) Lookup(name string, typ uint8, digest []byte) ([]byte, boo
 }
 
 // Add remembers msg, of cached-info type typ, received from name in a
-// completed handshake.
-func (k *KnownChains) Add(name string, typ uint8, msg []byte) {
+// completed handshake; certs, if given, are the certificates it carries,
+// in order, which the client may then name one by one.
+func (k *KnownChains) Add(name string, typ uint8, msg []byte, certs ...*x509.Certificate) {
 	if k == nil || name == "" || k.max <= 0 {
 		return
 	}
-	c := knownChain{digest: sha256.Sum256(msg), msg: append([]byte(nil), msg...)}
+	digest := sha256.Sum256(msg)
 	name = knownKey(name, typ)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	list := k.byName[name]
 	for i, old := range list {
-		if old.digest == c.digest {
-			// Already known: move it to the front.
+		if old.digest == digest {
+			// Already known: move it to the front, keeping what was
+			// computed for it.
+			if old.certs == nil {
+				old.certs = knownCertsOf(certs)
+			}
 			copy(list[1:i+1], list[:i])
-			list[0] = c
+			list[0] = old
 			return
 		}
 	}
+	c := knownChain{digest: digest, msg: append([]byte(nil), msg...), certs: knownCertsOf(certs)}
 	if len(list) >= k.perName {
 		list = list[:k.perName-1]
 		k.n--

@@ -158,7 +158,11 @@ type Params struct {
 	// defines it for TLS 1.3); zero turns it off. A client offers the
 	// digests of the Certificate messages in KnownChains for its server
 	// name; a server replaces its Certificate with the digest when the
-	// client already holds it.
+	// client already holds it. Non-zero also means CachedCertificates is
+	// on for type 224, the certificates named one by one, in both
+	// versions (a renewed leaf: the client names each certificate it
+	// holds, a server sends those as digests; cachedinfo_certs.go in
+	// each engine).
 	CachedInfo13 uint16
 	// KnownChains is a client's store of server Certificate (and TLS 1.2
 	// CertificateRequest) messages.
@@ -168,13 +172,13 @@ type Params struct {
 	// server honour it.
 	OfferCachedInfo12, ServeCachedInfo12 bool
 
-	// ProfferedCert13 is the private-use code point of the proffered
+	// ProfferedCert is the private-use code point of the proffered
 	// client certificate (TLS 1.3, a Holdfast extension); zero turns it
 	// off. A client names the digests of its Certificate messages in its
 	// ClientHello; a server lists in its CertificateRequest those it holds
 	// in HeldChains, and the client sends the digest of one of those
 	// instead of its chain.
-	ProfferedCert13 uint16
+	ProfferedCert uint16
 	// HeldChains is a server's store of client Certificate messages.
 	HeldChains *HeldChains
 
@@ -183,6 +187,12 @@ type Params struct {
 	// certificate by URL, within the server's allow-list, limits and
 	// timeouts.
 	FetchCertificate func(ctx context.Context, url string) ([]byte, error)
+
+	// ServerPremaster is the private-use code point of the
+	// server-generated premaster (TLS 1.2 RSA key transport with the
+	// proffered client certificate, a Holdfast extension); zero turns it
+	// off.
+	ServerPremaster uint16
 
 	// RandomPremaster is the private-use code point of the fully random
 	// premaster (TLS 1.2 RSA key transport, a Holdfast extension); zero

@@ -35,6 +35,7 @@ func (hs *clientHandshake) offerCachedInfo(ch *wire.ClientHello) error {
 	for i, d := range digests {
 		objs[i] = wire.CachedObject{Type: wire.CachedCert, Hash: d}
 	}
+	objs = append(objs, certObjects(hs.p, wire.CachedCert)...) // one by one (cachedinfo_certs.go)
 	body, err := wire.MarshalClientCachedInfo(objs)
 	if err != nil {
 		return err
@@ -56,6 +57,7 @@ func (hs *clientHandshake) offerCachedInfo12(ch *wire.ClientHello) error {
 			objs = append(objs, wire.CachedObject{Type: typ, Hash: d})
 		}
 	}
+	objs = append(objs, certObjects(hs.p, wire.CachedCert|params.KnownTLS12)...) // one by one (cachedinfo_certs.go)
 	if len(objs) == 0 {
 		return nil
 	}
@@ -69,7 +71,8 @@ func (hs *clientHandshake) offerCachedInfo12(ch *wire.ClientHello) error {
 
 // takeCachedInfoAck removes the server's cached-info answer from ee, if
 // there is one, and records it. The server may answer only with the
-// 'cert' type, and only if this client offered digests.
+// 'cert' type (1) or, if this client offered certificates one by one,
+// with type 224, and only if this client offered digests.
 func (hs *clientHandshake) takeCachedInfoAck(ee *wire.EncryptedExtensions) error {
 	if hs.p.CachedInfo13 == 0 {
 		return nil
@@ -85,10 +88,11 @@ func (hs *clientHandshake) takeCachedInfoAck(ee *wire.EncryptedExtensions) error
 		if err != nil {
 			return fmt.Errorf("EncryptedExtensions: %w", err)
 		}
-		if len(types) != 1 || types[0] != wire.CachedCert {
-			return fmt.Errorf("EncryptedExtensions answers cached_info with types %v; only the certificate (1) was offered: %w", types, alert.ErrIllegalParameter)
+		if len(types) == 1 && types[0] == wire.CachedCert {
+			hs.certCached = true
+		} else if err := hs.takeCachedCertsAck(types); err != nil {
+			return err
 		}
-		hs.certCached = true
 		ee.Unknown = append(ee.Unknown[:i:i], ee.Unknown[i+1:]...)
 		return nil
 	}

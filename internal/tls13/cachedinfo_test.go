@@ -91,10 +91,10 @@ func TestProfferedCertRefusals(t *testing.T) {
 	chain := &Certificate{Chain: [][]byte{[]byte("a client certificate")}}
 	msg, _ := clientCertificateMessage(nil, chain)
 	held.Add(msg)
-	p := &params.Params{ProfferedCert13: cp, HeldChains: held, ClientCertificates: []*Certificate{chain}}
+	p := &params.Params{ProfferedCert: cp, HeldChains: held, ClientCertificates: []*Certificate{chain}}
 
 	ch := &wire.ClientHello{}
-	if err := (&clientHandshake{p: p}).offerProfferedCert(ch); err != nil || len(ch.Unknown) != 1 {
+	if err := (&clientHandshake{p: p}).offerProfferedCert(ch, true, false); err != nil || len(ch.Unknown) != 1 {
 		t.Fatalf("offer: %v", err)
 	}
 	// The server lists what it holds; the client accepts exactly that.

@@ -55,6 +55,8 @@ type clientHandshake struct {
 	certCached bool   // the server sends its Certificate's digest (cached info)
 	certMsg    []byte // the server's Certificate message, in full
 
+	certsCached bool // the server sends some certificates as digests (type 224)
+
 	ticket      *session.ClientTicket // offered for resumption, used once
 	ticket12    *session.ClientTicket // a TLS 1.2 session offered beside TLS 1.3
 	ticketSuite Suite
@@ -104,7 +106,7 @@ func (hs *clientHandshake) handshake(ctx context.Context) error {
 	// The server's Finished authenticates the transcript: only now may
 	// its chain be kept for cached info.
 	if hs.certMsg != nil && !hs.certCached && hs.p.CachedInfo13 != 0 {
-		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCert, hs.certMsg)
+		hs.p.KnownChains.Add(hs.p.ServerName, wire.CachedCert, hs.certMsg, hs.state.PeerCertificates...)
 	}
 	return hs.sendClientFlight(ctx)
 }
@@ -214,9 +216,14 @@ func (hs *clientHandshake) sendClientHello() error {
 		if err := hs.offerCachedInfo(ch); err != nil {
 			return err
 		}
-		if err := hs.offerProfferedCert(ch); err != nil {
-			return err
-		}
+
+	}
+	if err := hs.offerProfferedCert(ch, offer13, offer12); err != nil {
+		return err
+	}
+	if offer12 && hs.p.ServerPremaster != 0 {
+		// A Holdfast extension for TLS 1.2 RSA key transport; empty.
+		ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.ServerPremaster})
 	}
 	hs.offerTicket(ch, offer13, offer12)
 	return hs.writeHello(ch)
@@ -469,6 +476,9 @@ func (hs *clientHandshake) readCertificates(ctx context.Context) error {
 		msg, err = hs.restoreCachedCertificate(msg)
 	} else {
 		msg, err = readCertificateMessage(hs.p, hs.hello.CertCompression, msg, "server")
+	}
+	if err == nil && hs.certsCached {
+		msg, err = hs.restoreCachedCerts(msg)
 	}
 	if err != nil {
 		return err

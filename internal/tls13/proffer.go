@@ -10,7 +10,7 @@ import (
 )
 
 // The proffered client certificate, a Holdfast extension for TLS 1.3 under
-// the private-use code point p.ProfferedCert13 (the second seed's idea:
+// the private-use code point p.ProfferedCert (the second seed's idea:
 // the client names its certificate early, the server caches it). The
 // client lists in its ClientHello the SHA-256 digests of the Certificate
 // messages it may send (RFC 7924's CachedObject list, type 1); the server
@@ -24,7 +24,7 @@ import (
 // to anyone watching: off unless both ends opt in.
 
 // maxProffered bounds how many of its certificates a client proffers.
-const maxProffered = 4
+const maxProffered = 4 // per version offered
 
 // clientCertificateMessage is the Certificate message a client sends for
 // c (nil: no certificate) under request context reqCtx.
@@ -39,25 +39,38 @@ func clientCertificateMessage(reqCtx []byte, c *Certificate) ([]byte, error) {
 }
 
 // offerProfferedCert adds the digests of this client's Certificate
-// messages to ch.
-func (hs *clientHandshake) offerProfferedCert(ch *wire.ClientHello) error {
-	if hs.p.ProfferedCert13 == 0 || len(hs.p.ClientCertificates) == 0 {
+// messages to ch: the TLS 1.3 form when it offers TLS 1.3, the TLS 1.2
+// form (which tls12 holds and compares) when it offers TLS 1.2.
+func (hs *clientHandshake) offerProfferedCert(ch *wire.ClientHello, offer13, offer12 bool) error {
+	if hs.p.ProfferedCert == 0 || len(hs.p.ClientCertificates) == 0 {
 		return nil
 	}
 	var objs []wire.CachedObject
-	for _, c := range hs.p.ClientCertificates[:min(maxProffered, len(hs.p.ClientCertificates))] {
-		raw, err := clientCertificateMessage(nil, c)
+	add := func(raw []byte, err error) error {
 		if err != nil {
 			return err
 		}
 		d := sha256.Sum256(raw)
 		objs = append(objs, wire.CachedObject{Type: wire.CachedCert, Hash: d[:]})
+		return nil
+	}
+	for _, c := range hs.p.ClientCertificates[:min(maxProffered, len(hs.p.ClientCertificates))] {
+		if offer13 {
+			if err := add(clientCertificateMessage(nil, c)); err != nil {
+				return err
+			}
+		}
+		if offer12 {
+			if err := add((&wire.Certificate12{Certificates: c.Chain}).Marshal()); err != nil {
+				return err
+			}
+		}
 	}
 	body, err := wire.MarshalClientCachedInfo(objs)
 	if err != nil {
 		return err
 	}
-	ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.ProfferedCert13, Data: body})
+	ch.Unknown = append(ch.Unknown, wire.Extension{Type: hs.p.ProfferedCert, Data: body})
 	return nil
 }
 
@@ -65,12 +78,12 @@ func (hs *clientHandshake) offerProfferedCert(ch *wire.ClientHello) error {
 // holds, if this client proffered any. A list naming a digest the client
 // did not proffer is illegal_parameter.
 func (hs *clientHandshake) serverHolds(req *wire.CertificateRequest) ([][]byte, error) {
-	if hs.p.ProfferedCert13 == 0 {
+	if hs.p.ProfferedCert == 0 {
 		return nil, nil
 	}
 	var mine []wire.CachedObject
 	for _, e := range hs.hello.Unknown {
-		if e.Type == hs.p.ProfferedCert13 {
+		if e.Type == hs.p.ProfferedCert {
 			var err error
 			if mine, err = wire.ParseClientCachedInfo(e.Data); err != nil {
 				return nil, err
@@ -78,7 +91,7 @@ func (hs *clientHandshake) serverHolds(req *wire.CertificateRequest) ([][]byte, 
 		}
 	}
 	for _, e := range req.Unknown {
-		if e.Type != hs.p.ProfferedCert13 || mine == nil {
+		if e.Type != hs.p.ProfferedCert || mine == nil {
 			continue // an extension a client does not know is ignored (RFC 8446 §4.3.2)
 		}
 		held, err := wire.ParseClientCachedInfo(e.Data)
@@ -109,11 +122,11 @@ func containsDigest(objs []wire.CachedObject, d []byte) bool {
 // profferedHeld returns the CertificateRequest extension naming the
 // client's proffered digests this server holds, or nil.
 func (hs *serverHandshake) profferedHeld() (*wire.Extension, error) {
-	if hs.p.ProfferedCert13 == 0 {
+	if hs.p.ProfferedCert == 0 {
 		return nil, nil
 	}
 	for _, e := range hs.hello.Unknown {
-		if e.Type != hs.p.ProfferedCert13 {
+		if e.Type != hs.p.ProfferedCert {
 			continue
 		}
 		objs, err := wire.ParseClientCachedInfo(e.Data)
@@ -137,7 +150,7 @@ func (hs *serverHandshake) profferedHeld() (*wire.Extension, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &wire.Extension{Type: hs.p.ProfferedCert13, Data: body}, nil
+		return &wire.Extension{Type: hs.p.ProfferedCert, Data: body}, nil
 	}
 	return nil, nil
 }

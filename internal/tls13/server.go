@@ -34,6 +34,7 @@ type serverHandshake struct {
 	alpn       string
 	certMsg    []byte              // the Certificate message, built before EncryptedExtensions
 	certCached bool                // the client holds certMsg: send its digest (cached info)
+	certParts  []byte              // certMsg with the certificates the client holds as digests (type 224)
 	heldListed []wire.CachedObject // proffered client chains this server holds
 	heldMsgs   [][]byte            // their Certificate messages, in order
 	clientMsg  []byte              // the client's Certificate message, in full
@@ -104,7 +105,7 @@ func (hs *serverHandshake) handshake(ctx context.Context) error {
 	}
 	// The client's Finished completes a handshake in which its chain was
 	// verified: only now may the chain be held for proffered certificates.
-	if hs.clientMsg != nil && len(hs.state.VerifiedChains) > 0 && hs.p.ProfferedCert13 != 0 {
+	if hs.clientMsg != nil && len(hs.state.VerifiedChains) > 0 && hs.p.ProfferedCert != 0 {
 		hs.p.HeldChains.Add(hs.clientMsg)
 	}
 	return hs.sendTickets()
@@ -419,6 +420,9 @@ func (hs *serverHandshake) sendEncryptedExtensions() error {
 			}
 			ee.Unknown = append(ee.Unknown, wire.Extension{Type: hs.p.CachedInfo13, Data: body})
 		}
+		if err := hs.ackCachedCerts(ee); err != nil {
+			return err
+		}
 	}
 	return hs.writeMsg(ee)
 }
@@ -474,6 +478,9 @@ func (hs *serverHandshake) sendCertificate() error {
 		digest := sha256.Sum256(raw)
 		raw, err = wire.MarshalCachedMessage(wire.TypeCertificate, digest[:])
 	default:
+		if hs.certParts != nil {
+			raw = hs.certParts // some certificates as digests (cachedinfo_certs.go)
+		}
 		// RFC 8879: compressed with the first algorithm the client
 		// offers that this server has.
 		raw, err = certificateMessage(hs.p, hs.hello.CertCompression, raw)
