@@ -234,9 +234,14 @@ type Config struct {
 	// CertificateRequest) messages of its completed handshakes (at most
 	// 64, two per server name and kind) and names them by SHA-256 in its
 	// ClientHello; a server, when the client holds what it would send,
-	// sends the 32-byte digest instead. In TLS 1.3 both ends must set it
-	// (a server ignores an extension it does not know); in TLS 1.2 a
-	// Holdfast server answers by default (DisableTLS12CachedInfo). The digests are visible in
+	// sends the 32-byte digest instead. When the client holds an earlier
+	// chain but not this one (a renewed leaf), the certificates after the
+	// leaf that it holds are named one by one (cached-info type 224, a
+	// Holdfast extension) and go as digests, the rest in full. In TLS 1.3,
+	// and for type 224 in either version, both ends must set it (a server
+	// ignores what it does not know); RFC 7924's whole-message digests in
+	// TLS 1.2 are answered by a Holdfast server by default
+	// (DisableTLS12CachedInfo). The digests are visible in
 	// the ClientHello, so an observer can tell that a client has visited a
 	// server before: leave it off where that matters.
 	CachedCertificates bool

@@ -100,7 +100,9 @@ func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 	defer web.Close()
 
 	for _, kt := range []string{"ec", "rsa"} {
-		serverCert := chain(open("server-"+kt), "server.test")
+		serverKey := open("server-" + kt)
+		serverCert := chain(serverKey, "server.test")
+		renewedCert := chain(serverKey, "server.test") // same key, new leaf, same intermediates
 		clientCert := chain(open("client-"+kt), "client.test")
 		clientCert.URLs = []string{web.URL + "/certs/" + kt + "-leaf.der", web.URL + "/certs/" + kt + "-inter.der", web.URL + "/certs/" + kt + "-root.der"}
 		mu.Lock()
@@ -121,8 +123,11 @@ func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 					Certificates: []Certificate{clientCert}, AnnounceCAs: true, AnnouncedRoots: []*x509.Certificate{root.caCert},
 					CachedCertificates: true, ProfferClientCertificate: true, RandomPremaster: true,
 					ServerGeneratedPremaster: true, HandshakeTrace: trace.hook}
+				renewed := &Config{Certificates: []Certificate{renewedCert}, ClientAuth: RequireAndVerifyClientCert, ClientCAs: root.pool,
+					CipherSuites: suites, CachedCertificates: true, ProfferClientCertificate: true, RandomPremaster: true,
+					ServerGeneratedPremaster: true, CertificateURLPrefixes: []string{web.URL + "/certs/"}, SessionTicketsDisabled: true}
 				var rounds [][]string
-				for range 2 {
+				for _, server := range []*Config{server, server, renewed} {
 					cerr, serr := pair(t, func(c net.Conn) error {
 						cl := Client(c, client)
 						defer cl.Close()
@@ -151,6 +156,13 @@ func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 				}
 				t.Logf("first handshake:  %v", rounds[0])
 				t.Logf("second handshake: %v", rounds[1])
+				t.Logf("renewed leaf:     %v", rounds[2])
+				// The renewed leaf goes in full, the rest as digests
+				// (cached-info type 224): the server's certificate message
+				// is smaller than on first contact.
+				if a, b := serverCertSize(rounds[0]), serverCertSize(rounds[2]); b <= 0 || b >= a {
+					t.Errorf("renewed leaf: server certificate message %d bytes, first contact %d", b, a)
+				}
 				const digestBody = 33 // hash_value<1..255> holding a SHA-256
 				if vers == VersionTLS13 {
 					// First contact: the server's chain compressed; then its
@@ -181,6 +193,20 @@ func TestFewerBytesWithKeysInSoftHSM(t *testing.T) {
 			})
 		}
 	}
+}
+
+// serverCertSize is the body length of the first Certificate or
+// CompressedCertificate the client received in a trace, or -1.
+func serverCertSize(lines []string) int {
+	for _, l := range lines {
+		var d string
+		var ty, n int
+		fmt.Sscanf(l, "%s %d/%d", &d, &ty, &n)
+		if d == "<" && (ty == 11 || ty == 25) {
+			return n
+		}
+	}
+	return -1
 }
 
 // urlCerts are the client chains the test's web server hands out by URL.
