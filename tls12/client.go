@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -404,8 +403,7 @@ func (hs *clientHandshake) clientKeyExchange() (*wire.ClientKeyExchange, error) 
 	if _, err := io.ReadFull(hs.p.Rand, random); err != nil {
 		return nil, fmt.Errorf("reading randomness: %w", err)
 	}
-	//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
-	ct, err := rsa.EncryptPKCS1v15(rand.Reader, hs.leaf.PublicKey.(*rsa.PublicKey), b)
+	ct, err := encryptPremaster(hs.leaf.PublicKey.(*rsa.PublicKey), b)
 	if err != nil {
 		return nil, fmt.Errorf("encrypting the premaster secret: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/holdfast-tls/holdfast/internal/alert"
+	"github.com/holdfast-tls/holdfast/internal/erase"
 	"github.com/holdfast-tls/holdfast/internal/params"
 	"github.com/holdfast-tls/holdfast/internal/sigscheme"
 	"github.com/holdfast-tls/holdfast/internal/wire"
@@ -87,8 +88,10 @@ func (hs *serverHandshake) sendServerPremaster(ctx context.Context) error {
 	if _, err := io.ReadFull(hs.p.Rand, pm.Bytes()); err != nil {
 		return fmt.Errorf("reading randomness: %w", err)
 	}
-	//lint:ignore SA1019 the client decrypts through crypto.Decrypter backends (PKCS#11, TPM) that offer PKCS #1 v1.5; the signature is checked first, so there is no padding oracle.
-	ct, err := rsa.EncryptPKCS1v15(rand.Reader, hs.clientKey, pm.Bytes())
+	// PKCS #1 v1.5: the client decrypts through crypto.Decrypter backends
+	// (PKCS#11, TPM) that offer it; it checks the signature first, so
+	// there is no padding oracle.
+	ct, err := encryptPremaster(hs.clientKey, pm.Bytes())
 	if err != nil {
 		return fmt.Errorf("encrypting the premaster to the client's key: %w", err)
 	}
@@ -189,4 +192,15 @@ func (hs *clientHandshake) heldCertificate() *params.Certificate {
 		}
 	}
 	return nil
+}
+
+// encryptPremaster encrypts a premaster to an RSA key (PKCS #1 v1.5, RFC
+// 5246 §7.4.7.1). crypto/rsa works on heap copies of the plaintext; under
+// runtime/secret (the runtimesecret build) erase.Do wipes them.
+func encryptPremaster(pub *rsa.PublicKey, pm []byte) (ct []byte, err error) {
+	erase.Do(func() {
+		//lint:ignore SA1019 TLS 1.2 RSA key transport is PKCS #1 v1.5 encryption by definition.
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, pub, pm)
+	})
+	return ct, err
 }

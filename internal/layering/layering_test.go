@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"internal/session":                   {"mem"},
 	"internal/tls13":                     {"certcompress", "hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/session", "internal/sigscheme", "internal/wire", "mem"},
 	".":                                  {"certcompress", "hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/sigscheme", "internal/session", "internal/tls13", "internal/wire", "mem", "signer", "tickets", "tls12"},
-	"tls12":                              {"certcompress", "hkdf", "internal/alert", "internal/kex", "internal/params", "internal/record", "internal/session", "internal/sigscheme", "internal/wire", "mem"},
+	"tls12":                              {"certcompress", "hkdf", "internal/alert", "internal/erase", "internal/kex", "internal/params", "internal/record", "internal/session", "internal/sigscheme", "internal/wire", "mem"},
 	"signer":                             {"internal/erase", "mem"},
 	"internal/softhsm":                   {},
 	"internal/swtpm":                     {"internal/testdaemon"},
