@@ -130,6 +130,9 @@ var stricterFields = map[string]string{
 	// RFC 8446 §4.1.2: opaque legacy_session_id<0..32>; crypto/tls reads
 	// any length.
 	"legacy_session_id": "a session ID over 32 bytes (RFC 8446 §4.1.2 <0..32>)",
+	// RFC 8446 §4.1.2: opaque legacy_compression_methods<1..2^8-1>;
+	// crypto/tls parses an empty list and refuses it later.
+	"legacy_compression_methods": "empty legacy_compression_methods (RFC 8446 §4.1.2 <1..2^8-1>)",
 }
 
 // knownStricter names why Holdfast may refuse a ClientHello crypto/tls
