@@ -348,7 +348,14 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		return err
 	}
 	if chosen != nil {
-		sig, err := sigscheme.Sign(ctx, chosen.Signer, scheme, hs.transcript.msgs)
+		// The server can check the client's chain and derive the master
+		// secret while the key signs.
+		signing := sigscheme.StartSign(ctx, chosen.Signer, scheme, slices.Clone(hs.transcript.msgs))
+		if err := hs.tr.Flush(); err != nil {
+			signing.Cancel()
+			return err
+		}
+		sig, err := signing.Wait()
 		if err != nil {
 			return fmt.Errorf("signing CertificateVerify with %v: %w", scheme, err)
 		}

@@ -400,7 +400,14 @@ func (hs *serverHandshake) sendServerKeyExchange(ctx context.Context) error {
 		return err
 	}
 	signed := slices.Concat(hs.hello.Random[:], hs.random[:], params)
-	if ske.Signature, err = sigscheme.Sign(ctx, hs.cert.Signer, hs.scheme, signed); err != nil {
+	// While the key signs, ServerHello and Certificate go out, so that the
+	// client parses and verifies the chain in the time the signature takes.
+	signing := sigscheme.StartSign(ctx, hs.cert.Signer, hs.scheme, signed)
+	if err := hs.tr.Flush(); err != nil {
+		signing.Cancel()
+		return err
+	}
+	if ske.Signature, err = signing.Wait(); err != nil {
 		return fmt.Errorf("signing ServerKeyExchange with %v: %w", hs.scheme, err)
 	}
 	return hs.write(ske)

@@ -165,12 +165,12 @@ func verifySignature(k key, p params, message, digest, sig []byte) error {
 		if k.rsa == nil {
 			break
 		}
-		return rsa.VerifyPSS(k.rsa, p.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		return verifyRSAPSS(k.rsa, p.hash, digest, sig)
 	case algPKCS1:
 		if k.rsa == nil {
 			break
 		}
-		return rsa.VerifyPKCS1v15(k.rsa, p.hash, digest, sig)
+		return verifyRSAPKCS1(k.rsa, p.hash, digest, sig)
 	}
 	return fmt.Errorf("%v key cannot check a %s signature", k, p.name)
 }
