@@ -348,14 +348,12 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		return err
 	}
 	if chosen != nil {
-		// The server can check the client's chain and derive the master
-		// secret while the key signs.
-		signing := sigscheme.StartSign(ctx, chosen.Signer, scheme, slices.Clone(hs.transcript.msgs))
+		// Sent before the key signs: the server can check the client's
+		// chain and derive the master secret meanwhile.
 		if err := hs.tr.Flush(); err != nil {
-			signing.Cancel()
 			return err
 		}
-		sig, err := signing.Wait()
+		sig, err := sigscheme.Sign(ctx, chosen.Signer, scheme, hs.transcript.msgs)
 		if err != nil {
 			return fmt.Errorf("signing CertificateVerify with %v: %w", scheme, err)
 		}

@@ -400,14 +400,13 @@ func (hs *serverHandshake) sendServerKeyExchange(ctx context.Context) error {
 		return err
 	}
 	signed := slices.Concat(hs.hello.Random[:], hs.random[:], params)
-	// While the key signs, ServerHello and Certificate go out, so that the
-	// client parses and verifies the chain in the time the signature takes.
-	signing := sigscheme.StartSign(ctx, hs.cert.Signer, hs.scheme, signed)
+	// ServerHello and Certificate go out before the key signs, so that the
+	// client parses and verifies the chain in the time the signature takes
+	// (as in TLS 1.3's CertificateVerify).
 	if err := hs.tr.Flush(); err != nil {
-		signing.Cancel()
 		return err
 	}
-	if ske.Signature, err = signing.Wait(); err != nil {
+	if ske.Signature, err = sigscheme.Sign(ctx, hs.cert.Signer, hs.scheme, signed); err != nil {
 		return fmt.Errorf("signing ServerKeyExchange with %v: %w", hs.scheme, err)
 	}
 	return hs.write(ske)

@@ -615,13 +615,12 @@ func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	if chosen == nil {
 		return nil
 	}
-	// The server can check the client's chain while the key signs.
-	signing := sigscheme.StartSign(ctx, chosen.Signer, scheme, signedContent(false, hs.transcript.sum()))
+	// Sent before the key signs: the server can check the client's chain
+	// meanwhile.
 	if err := hs.tr.Flush(); err != nil {
-		signing.Cancel()
 		return err
 	}
-	sig, err := signing.Wait()
+	sig, err := sigscheme.Sign(ctx, chosen.Signer, scheme, signedContent(false, hs.transcript.sum()))
 	if err != nil {
 		return fmt.Errorf("signing client CertificateVerify with %v: %w", scheme, err)
 	}

@@ -493,17 +493,17 @@ func (hs *serverHandshake) sendCertificate() error {
 }
 
 // sendCertificateVerify signs the transcript through the key backend,
-// passing it the handshake's context (RFC 8446 §4.4.3). While the key
-// signs, the messages queued so far go out: the client derives its
-// handshake keys and checks the certificate chain in the time the
-// signature takes, rather than after it.
+// passing it the handshake's context (RFC 8446 §4.4.3). The messages
+// queued so far go out first: the client derives its handshake keys and
+// checks the certificate chain in the time the signature takes (an HSM or
+// TPM takes milliseconds), rather than after it. The signature is made on
+// this goroutine: handing it to a new one, measured, made Go's scheduler
+// wake the peer's reader up to a millisecond late on two cores.
 func (hs *serverHandshake) sendCertificateVerify(ctx context.Context) error {
-	signing := sigscheme.StartSign(ctx, hs.cert.Signer, hs.scheme, signedContent(true, hs.transcript.sum()))
 	if err := hs.tr.Flush(); err != nil {
-		signing.Cancel()
 		return err
 	}
-	sig, err := signing.Wait()
+	sig, err := sigscheme.Sign(ctx, hs.cert.Signer, hs.scheme, signedContent(true, hs.transcript.sum()))
 	if err != nil {
 		return fmt.Errorf("signing CertificateVerify with %v: %w", hs.scheme, err)
 	}
