@@ -81,7 +81,7 @@ func readLocked(path string) (*mem.Secret, error) {
 		return nil, fmt.Errorf("signer: %w", err)
 	}
 	if !st.Mode().IsRegular() || st.Size() == 0 || st.Size() > maxKeyFile {
-		return nil, fmt.Errorf("signer: %s: want a regular key file of 1 to %d bytes, have %d bytes (%v)", path, maxKeyFile, st.Size(), st.Mode())
+		return nil, fmt.Errorf("signer: %s: want a regular file of 1 to %d bytes, have %d bytes (%v)", path, maxKeyFile, st.Size(), st.Mode())
 	}
 	buf, err := mem.New(int(st.Size()))
 	if err != nil {

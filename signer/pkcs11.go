@@ -3,7 +3,6 @@
 package signer
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -14,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -145,19 +143,13 @@ func openPKCS11(ctx context.Context, raw string) (Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signer: %s: %w", shown, err)
 	}
-	defer clear(pin)
 	m, err := loadModule(u.ModulePath)
 	if err != nil {
+		pin.Free()
 		return nil, err
 	}
 	k := &p11Key{mod: m, modPath: u.ModulePath, uri: shown, label: u.Object, id: u.ID,
-		idleTime: defaultIdleTimeout, stop: make(chan struct{})}
-	if len(pin) > 0 {
-		if k.pin, err = secretFrom(pin); err != nil {
-			releaseModule(u.ModulePath, m)
-			return nil, err
-		}
-	}
+		idleTime: defaultIdleTimeout, stop: make(chan struct{}), pin: pin}
 	if err := k.open(u); err != nil {
 		if k.tokens != nil {
 			k.dropIdle()
@@ -170,23 +162,37 @@ func openPKCS11(ctx context.Context, raw string) (Key, error) {
 	return k, nil
 }
 
-// readPIN takes the PIN from pin-source (a file) or pin-value. The caller
-// wipes it.
-func readPIN(u *PKCS11URI) ([]byte, error) {
+// readPIN takes the PIN from pin-source (a file, read by the kernel
+// straight into locked memory) or pin-value, and returns it in locked
+// memory, or nil when there is none. No copy of a PIN from a file is made
+// on the Go heap; a pin-value was in the URI string already, which the
+// caller cannot wipe (prefer pin-source).
+func readPIN(u *PKCS11URI) (*mem.Secret, error) {
 	if src, ok := strings.CutPrefix(u.PINSource, "file:"); ok {
-		b, err := os.ReadFile(src)
+		raw, err := readLocked(src)
 		if err != nil {
 			return nil, fmt.Errorf("reading pin-source: %w", err)
 		}
-		// Trim and copy without going through a string, and wipe the
-		// file's buffer: the caller wipes what it gets.
-		pin := append([]byte(nil), bytes.TrimRight(b, "\r\n")...)
-		clear(b)
-		return pin, nil
+		b := raw.Bytes()
+		n := len(b)
+		for n > 0 && (b[n-1] == '\n' || b[n-1] == '\r') {
+			n--
+		}
+		if n == len(b) {
+			return raw, nil
+		}
+		defer raw.Free()
+		if n == 0 {
+			return nil, nil
+		}
+		return secretFrom(b[:n])
 	} else if u.PINSource != "" {
 		return nil, errors.New("pin-source must be file:PATH")
 	}
-	return append([]byte(nil), u.PIN()...), nil
+	if len(u.PIN()) == 0 {
+		return nil, nil
+	}
+	return secretFrom(u.PIN())
 }
 
 func (k *p11Key) open(u *PKCS11URI) error {

@@ -185,22 +185,17 @@ func openPKCS11Wrapper(ctx context.Context, raw string) (KeyWrapper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signer: %s: %w", shown, err)
 	}
-	defer clear(pin)
 	m, err := loadModule(u.ModulePath)
 	if err != nil {
+		pin.Free()
 		return nil, err
 	}
 	w := &p11Wrapper{mod: m, modPath: u.ModulePath, uri: shown, label: u.Object, id: u.ID,
-		tokenLabel: u.Token, tokenSerial: u.Serial, turn: make(chan struct{}, 1)}
+		tokenLabel: u.Token, tokenSerial: u.Serial, turn: make(chan struct{}, 1), pin: pin}
 	w.turn <- struct{}{}
 	fail := func(err error) (KeyWrapper, error) {
 		w.Close()
 		return nil, err
-	}
-	if len(pin) > 0 {
-		if w.pin, err = secretFrom(pin); err != nil {
-			return fail(err)
-		}
 	}
 	cpath := C.CString(u.ModulePath)
 	var h unsafe.Pointer
