@@ -20,6 +20,15 @@
 // The handshake's context reaches the backend when the signer implements
 // ContextSigner, so a deadline or a closed connection stops a slow device.
 //
+// RSA signatures under keys above 2048 bits are verified with math/big
+// (rsaverify.go): verification handles only public values, so variable
+// time leaks nothing, and it is three times faster there than crypto/rsa's
+// constant-time arithmetic. The encodings are rebuilt or decoded exactly as
+// RFC 8017 writes them (PKCS #1 v1.5 by comparing the whole expected
+// encoding, never by parsing the signature's), and FuzzRSAVerify holds
+// every answer equal to crypto/rsa's. Keys of 2048 bits and below, and
+// any key crypto/rsa would refuse, go to crypto/rsa.
+//
 // The rules RFC 8446 sets are enforced on both sides: no PKCS #1 v1.5 and
 // no SHA-1 in TLS 1.3, ECDSA curves bound to their schemes in TLS 1.3,
 // rsa_pss_pss_* only for id-RSASSA-PSS keys (whose key parameters are
