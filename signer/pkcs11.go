@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,9 +26,41 @@ import (
 func init() { Register("pkcs11", openPKCS11) }
 
 // defaultMaxSessions bounds the session pool when the token reports no
-// limit (SoftHSM reports CK_EFFECTIVELY_INFINITE): sessions are a quota a
-// real HSM shares between every application on it.
+// limit (SoftHSM reports CK_EFFECTIVELY_INFINITE) and the URI sets none:
+// sessions are a quota a real HSM shares between every application on it.
 const defaultMaxSessions = 8
+
+// maxSessionsAttr is the URI query attribute that bounds the session pool
+// ("?module-path=...&max-sessions=4"), a vendor attribute under RFC 7512
+// §2.3. It lowers the token's own ulMaxSessionCount and replaces
+// defaultMaxSessions when the token reports no limit.
+const maxSessionsAttr = "max-sessions"
+
+// sessionBound is the size of the key's session pool. Signing sessions
+// are read-only (a signature creates no object), so ulMaxRwSessionCount
+// does not bound them; ulMaxSessionCount counts sessions of both kinds.
+// A count of 0 is CK_EFFECTIVELY_INFINITE, and ^0 is
+// CK_UNAVAILABLE_INFORMATION: neither is a limit.
+func sessionBound(u *PKCS11URI, ti pkcs11.TokenInfo) (int, error) {
+	bound := defaultMaxSessions
+	tokenMax := uint64(ti.MaxSessionCount)
+	finite := tokenMax > 0 && tokenMax <= 1<<16
+	if finite {
+		bound = int(tokenMax)
+	}
+	v, ok := u.VendorQuery[maxSessionsAttr]
+	if !ok {
+		return bound, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1<<16 {
+		return 0, uriErr(maxSessionsAttr, "value %q is not a number of sessions from 1 to 65536", v)
+	}
+	if finite {
+		return min(n, int(tokenMax)), nil
+	}
+	return n, nil
+}
 
 // p11Key is a private key inside a PKCS#11 token. The process holds only
 // object handles; every operation runs on the token in a pooled session.
@@ -202,9 +235,9 @@ func (k *p11Key) open(u *PKCS11URI) error {
 		return err
 	}
 	k.slot = slot
-	max := int(ti.MaxSessionCount)
-	if max <= 0 || max > 1<<16 {
-		max = defaultMaxSessions
+	max, err := sessionBound(u, ti)
+	if err != nil {
+		return fmt.Errorf("signer: %s: %w", k.uri, err)
 	}
 	k.tokens = make(chan struct{}, max)
 	for range max {

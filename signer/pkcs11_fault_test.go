@@ -181,23 +181,7 @@ func TestPKCS11SessionCount(t *testing.T) {
 	if got := p.openSessions(); got > 2 {
 		t.Fatalf("%d sessions open after %d signatures from one goroutine, want at most 2", got, n)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	peak := 0
-	for range 64 {
-		wg.Go(func() {
-			for range 20 {
-				if _, err := k.Sign(rand.Reader, d[:], crypto.SHA256); err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				peak = max(peak, p.openSessions())
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	peak := peakSessions(t, p, 64, 20)
 	if peak > cap(p.tokens) || peak == 0 {
 		t.Fatalf("peak of %d sessions under 64 goroutines; bound is %d", peak, cap(p.tokens))
 	}
@@ -208,6 +192,7 @@ func TestPKCS11SessionCount(t *testing.T) {
 	// pool, not only when one closes.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
 			if _, err := k.(*p11Key).SignContext(ctx, rand.Reader, d[:], crypto.SHA256); err != nil {

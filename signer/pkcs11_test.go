@@ -97,20 +97,7 @@ func TestPKCS11SessionWaitHonoursContext(t *testing.T) {
 	}
 	defer k.Close()
 	p := k.(*p11Key)
-	// Take every session the pool may open.
-	var held []uint
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		s, err := p.checkout(ctx)
-		cancel()
-		if err != nil {
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Fatal(err)
-			}
-			break
-		}
-		held = append(held, uint(s))
-	}
+	held := takeAllSessions(t, p)
 	if len(held) != defaultMaxSessions {
 		t.Fatalf("pool opened %d sessions, want the limit %d", len(held), defaultMaxSessions)
 	}
