@@ -20,12 +20,12 @@ import (
 	"github.com/holdfast-tls/holdfast/signer"
 )
 
-// hsmServerKeys opens the token's EC P-256 and RSA-2048 keys and returns
-// them as server.test leaves under the interop fixture's CA.
+// hsmServerKeys opens the token's EC P-256, RSA-2048 and Ed25519 keys and
+// returns them as server.test leaves under the interop fixture's CA.
 func hsmServerKeys(t *testing.T, fx *interopFixture, tk *softhsm.Token) map[string]Certificate {
 	t.Helper()
 	out := map[string]Certificate{}
-	for _, label := range []string{"ec-key", "rsa-key"} {
+	for _, label := range []string{"ec-key", "rsa-key", "ed-key"} {
 		k, err := signer.Open(context.Background(), tk.URI(label))
 		if err != nil {
 			t.Fatal(err)
@@ -37,17 +37,17 @@ func hsmServerKeys(t *testing.T, fx *interopFixture, tk *softhsm.Token) map[stri
 }
 
 // Servers whose keys sit in SoftHSM, against openssl s_client and
-// gnutls-cli, TLS 1.3 and 1.2, ECDSA and RSA; and a Holdfast client whose
+// gnutls-cli, TLS 1.3 and 1.2, ECDSA, RSA and Ed25519 (CKM_EDDSA); and a Holdfast client whose
 // certificate key sits in SoftHSM against openssl s_server and crypto/tls
 // requiring client certificates.
 func TestPKCS11Interop(t *testing.T) {
-	tk := softhsm.New(t, map[string]string{"ec-key": "EC:prime256v1", "rsa-key": "rsa:2048"})
+	tk := softhsm.New(t, map[string]string{"ec-key": "EC:prime256v1", "rsa-key": "rsa:2048", "ed-key": "EC:edwards25519"})
 	o := newOpenSSLPeer(t)
 	g := newGnuTLSPeer(t)
 	fx := o.fx
 	g.fx = fx
 	keys := hsmServerKeys(t, fx, tk)
-	for _, label := range []string{"ec-key", "rsa-key"} {
+	for _, label := range []string{"ec-key", "rsa-key", "ed-key"} {
 		cfg := &Config{Certificates: []Certificate{keys[label]}}
 		t.Run("openssl-client/TLS1.3/"+label, func(t *testing.T) {
 			ln := interopListen(t)

@@ -3,9 +3,11 @@
 package signer
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/asn1"
@@ -372,8 +374,15 @@ func findObject(c *pkcs11.Ctx, s pkcs11.SessionHandle, uri string, class uint, l
 }
 
 var (
-	oidP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
-	oidP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidP256    = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidP384    = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112} // RFC 8410
+)
+
+// PKCS#11 3.0 values that the pkcs11 package's headers predate.
+const (
+	ckkECEdwards = 0x40   // CKK_EC_EDWARDS
+	ckmEdDSA     = 0x1057 // CKM_EDDSA
 )
 
 // readPublic reads the public half from the token's public key object.
@@ -415,8 +424,45 @@ func (k *p11Key) readPublic(s pkcs11.SessionHandle, obj pkcs11.ObjectHandle) (cr
 			return nil, fmt.Errorf("signer: %s: reading the RSA public key: %w", k.uri, err)
 		}
 		return &rsa.PublicKey{N: new(big.Int).SetBytes(a[0].Value), E: int(new(big.Int).SetBytes(a[1].Value).Int64())}, nil
+	case ckkECEdwards:
+		a, err := c.GetAttributeValue(s, obj, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, nil), pkcs11.NewAttribute(pkcs11.CKA_EC_POINT, nil)})
+		if err != nil {
+			return nil, fmt.Errorf("signer: %s: reading the EdDSA public key: %w", k.uri, err)
+		}
+		return parseEdwardsPublic(k.uri, a[0].Value, a[1].Value)
 	}
-	return nil, fmt.Errorf("signer: %s: key type is neither EC nor RSA", k.uri)
+	return nil, fmt.Errorf("signer: %s: key type is not EC, RSA or EC_EDWARDS", k.uri)
+}
+
+// parseEdwardsPublic reads an Ed25519 public key from CKA_EC_PARAMS and
+// CKA_EC_POINT (PKCS#11 3.0 §2.3.10). The parameters name the curve as
+// the PrintableString "edwards25519" (what SoftHSM and OpenSC write) or
+// by the RFC 8410 OID; the point is a DER OCTET STRING of 32 bytes, or the
+// 32 bytes bare from tokens that skip the wrapping. Ed448 is refused: TLS
+// offers it, but nothing in Holdfast verifies it.
+func parseEdwardsPublic(uri string, params, point []byte) (crypto.PublicKey, error) {
+	var name string
+	var oid asn1.ObjectIdentifier
+	if rest, err := asn1.Unmarshal(params, &name); err == nil && len(rest) == 0 {
+		if name != "edwards25519" {
+			return nil, fmt.Errorf("signer: %s: Edwards curve %q is not supported (Ed25519 only)", uri, name)
+		}
+	} else if rest, err := asn1.Unmarshal(params, &oid); err == nil && len(rest) == 0 {
+		if !oid.Equal(oidEd25519) {
+			return nil, fmt.Errorf("signer: %s: Edwards curve %v is not supported (Ed25519 only)", uri, oid)
+		}
+	} else {
+		return nil, fmt.Errorf("signer: %s: CKA_EC_PARAMS of an EC_EDWARDS key is neither a curve name nor an OID", uri)
+	}
+	var raw []byte
+	if rest, err := asn1.Unmarshal(point, &raw); err != nil || len(rest) != 0 {
+		raw = point
+	}
+	if len(raw) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("signer: %s: CKA_EC_POINT holds %d bytes, want an Ed25519 key of %d", uri, len(raw), ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(bytes.Clone(raw)), nil
 }
 
 // reverse turns a little-endian CK_ULONG attribute into big-endian.
@@ -456,6 +502,17 @@ func (k *p11Key) SignContext(ctx context.Context, _ io.Reader, digest []byte, op
 	switch k.public.(type) {
 	case *ecdsa.PublicKey:
 		mech = pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)
+	case ed25519.PublicKey:
+		// Pure Ed25519 signs the message itself (crypto.Signer passes it
+		// as digest with no hash). Ed25519ph and Ed25519ctx, which TLS
+		// does not use, would need CK_EDDSA_PARAMS.
+		if h != 0 {
+			return nil, fmt.Errorf("signer: %s: Ed25519 signs the message, not a %v digest", k.uri, h)
+		}
+		if o, ok := opts.(*ed25519.Options); ok && o.Context != "" {
+			return nil, fmt.Errorf("signer: %s: Ed25519ctx is not supported", k.uri)
+		}
+		mech = pkcs11.NewMechanism(ckmEdDSA, nil)
 	case *rsa.PublicKey:
 		if pss, ok := opts.(*rsa.PSSOptions); ok {
 			p, ok := pssParams[h]

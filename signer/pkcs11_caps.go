@@ -4,6 +4,7 @@ package signer
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/binary"
 	"fmt"
@@ -78,6 +79,10 @@ func (k *p11Key) readCaps(s pkcs11.SessionHandle) (p11Caps, error) {
 		// (TLS 1.3 binds the curve, TLS 1.2 does not).
 		if usable(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN, "CKM_ECDSA") {
 			caps.schemes = append(caps.schemes, ECDSAP256SHA256, ECDSAP384SHA384, ECDSAP521SHA512)
+		}
+	case ed25519.PublicKey:
+		if usable(ckmEdDSA, pkcs11.CKF_SIGN, "CKM_EDDSA") {
+			caps.schemes = append(caps.schemes, Ed25519)
 		}
 	case *rsa.PublicKey:
 		if usable(pkcs11.CKM_RSA_PKCS_PSS, pkcs11.CKF_SIGN, "CKM_RSA_PKCS_PSS") {
