@@ -288,7 +288,8 @@ func locateToken(c *pkcs11.Ctx, uri, label, serial string) (uint, pkcs11.TokenIn
 			return s, ti, nil
 		}
 	}
-	return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: no token with that label and serial is present", uri)
+	return 0, pkcs11.TokenInfo{}, fmt.Errorf("signer: %s: no token with that label and serial is present in the %d slots the module lists"+
+		" (a module may list only the tokens it found when this process loaded it, as SoftHSM does: it is loaded afresh once every key using it is closed)", uri, len(slots))
 }
 
 // attachSession logs in on s and finds the key's objects. On the first
