@@ -167,7 +167,12 @@ type Config struct {
 	// signatures, which crypto/x509 checks.
 	VerifySignatureSchemes []uint16
 	// VerifyPeerCertificate, if set, is called after normal verification
-	// with the peer's raw chain and the verified chains.
+	// with the peer's raw chain and the verified chains; an error fails
+	// the handshake with bad_certificate. As in crypto/tls, it is also
+	// called where normal verification is off (InsecureSkipVerify on a
+	// client; RequestClientCert and RequireAnyClientCert on a server),
+	// with verifiedChains nil, so a check of its own still runs. It runs
+	// for a client chain restored by resumption too.
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
 	// KeyLogWriter receives traffic secrets in NSS key log format. It
 	// writes secrets outside locked memory by design: debugging only.

@@ -140,23 +140,13 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) ([]*x509.C
 		}
 		return nil, nil
 	}
-	var certs []*x509.Certificate
-	switch hs.p.ClientAuth {
-	case params.VerifyClientCertIfGiven, params.RequireAndVerifyClientCert:
-		var chains [][]*x509.Certificate
-		if certs, chains, err = params.VerifyChain(hs.p, cm.Certificates, false); err != nil {
-			return nil, err
-		}
-		hs.state.VerifiedChains = chains
-	default:
-		for i, der := range cm.Certificates {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, fmt.Errorf("parsing client certificate %d: %v: %w", i, err, alert.ErrBadCertificate)
-			}
-			certs = append(certs, c)
-		}
+	// Verified under the verifying policies; under the others only parsed,
+	// and judged by the application's VerifyPeerCertificate, if any.
+	certs, chains, err := params.VerifyChain(hs.p, cm.Certificates, false)
+	if err != nil {
+		return nil, err
 	}
+	hs.state.VerifiedChains = chains
 	hs.state.PeerCertificates = certs
 	return certs, nil
 }

@@ -42,7 +42,7 @@ func TestChainCache(t *testing.T) {
 	pool, leaf, now := chainPKI(t)
 	clock := now
 	hookCalls := 0
-	p := &Params{Roots: pool, ServerName: "a.test", Time: func() time.Time { return clock },
+	p := &Params{Roots: pool, ServerName: "a.test", Time: func() time.Time { return clock }, ClientAuth: RequireAndVerifyClientCert,
 		Chains: NewChainCache(2), VerifyPeer: func([][]byte, [][]*x509.Certificate) error { hookCalls++; return nil }}
 	raw := [][]byte{leaf}
 	first, _, err := VerifyChain(p, raw, true)

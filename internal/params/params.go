@@ -63,6 +63,11 @@ const (
 	RequireAndVerifyClientCert
 )
 
+// Verifies reports whether the policy verifies the chain a client sends.
+func (a ClientAuth) Verifies() bool {
+	return a == VerifyClientCertIfGiven || a == RequireAndVerifyClientCert
+}
+
 // Params is the immutable configuration of one handshake, resolved by the
 // public API from its Config and shared by both engines. Nothing in it is
 // modified by an engine.

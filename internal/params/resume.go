@@ -35,20 +35,11 @@ func (p *Params) Resumable(st *session.State, serverName string) (cert *Certific
 	if len(st.PeerCerts) == 0 {
 		return cert, nil, nil, true
 	}
-	switch p.ClientAuth {
-	case VerifyClientCertIfGiven, RequireAndVerifyClientCert:
-		var err error
-		if peer, chains, err = VerifyChain(p, st.PeerCerts, false); err != nil {
-			return nil, nil, nil, false
-		}
-	default:
-		for _, der := range st.PeerCerts {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, nil, nil, false
-			}
-			peer = append(peer, c)
-		}
+	// Verified again (expiry, a changed pool) under the verifying
+	// policies, parsed under the others; the hook runs either way.
+	var err error
+	if peer, chains, err = VerifyChain(p, st.PeerCerts, false); err != nil {
+		return nil, nil, nil, false
 	}
 	return cert, peer, chains, true
 }

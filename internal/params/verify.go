@@ -16,11 +16,17 @@ import (
 // against the roots and the server name; a client's against ClientCAs for
 // client authentication.
 //
+// Where verification is off (InsecureSkipVerify on a client, and the
+// RequestClientCert and RequireAnyClientCert policies on a server) the
+// chain is only parsed and the hook runs with no verified chains, as
+// crypto/tls's VerifyPeerCertificate does: an application that moved from
+// crypto/tls with its own check in the hook keeps it.
+//
 // A chain verified before with the same bytes, side and name is taken
 // from p.Chains without parsing or verifying it again (see ChainCache);
 // the hook still runs.
 func VerifyChain(p *Params, raw [][]byte, peerIsServer bool) ([]*x509.Certificate, [][]*x509.Certificate, error) {
-	skip := peerIsServer && p.InsecureSkipVerify
+	skip := (peerIsServer && p.InsecureSkipVerify) || (!peerIsServer && !p.ClientAuth.Verifies())
 	if skip || len(raw) == 0 || p.Chains == nil {
 		return verifyChain(p, raw, peerIsServer, skip)
 	}

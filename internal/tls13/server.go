@@ -3,7 +3,6 @@ package tls13
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"fmt"
 	"hash"
 	"io"
@@ -578,24 +577,13 @@ func (hs *serverHandshake) readClientCertificate(ctx context.Context) error {
 		}
 		return nil
 	}
-	var certs []*x509.Certificate
-	switch hs.p.ClientAuth {
-	case VerifyClientCertIfGiven, RequireAndVerifyClientCert:
-		var chains [][]*x509.Certificate
-		if certs, chains, err = params.VerifyChain(hs.p, raw, false); err != nil {
-			return err
-		}
-		hs.state.VerifiedChains = chains
-	default:
-		// Any certificate is accepted; the application judges it.
-		for i, der := range raw {
-			c, err := x509.ParseCertificate(der)
-			if err != nil {
-				return fmt.Errorf("parsing client certificate %d: %v: %w", i, err, alert.ErrBadCertificate)
-			}
-			certs = append(certs, c)
-		}
+	// Verified under the verifying policies; under the others only parsed,
+	// and judged by the application's VerifyPeerCertificate, if any.
+	certs, chains, err := params.VerifyChain(hs.p, raw, false)
+	if err != nil {
+		return err
 	}
+	hs.state.VerifiedChains = chains
 	hs.state.PeerCertificates = certs
 	hs.clientMsg = msg
 

@@ -137,12 +137,6 @@ func newTest(f *flags, sh *shared) (*test, error) {
 	case f.bools["-verify-peer"]:
 		c.ClientAuth = holdfast.RequestClientCert
 	}
-	if t.server && f.bools["-verify-fail"] {
-		// Holdfast calls VerifyPeerCertificate on a server only under the
-		// verifying policies, which need a CA pool the runner's client
-		// certificates may not chain to.
-		return nil, &errUnimplemented{"-verify-fail", "server-side verification callback under RequestClientCert"}
-	}
 	if t.server && len(c.Certificates) == 0 {
 		return nil, &errUnimplemented{"-server", "a server without a certificate (PSK or PAKE only)"}
 	}
