@@ -227,6 +227,7 @@ func readPIN(u *PKCS11URI) (*mem.Secret, error) {
 	if len(u.PIN()) == 0 {
 		return nil, nil
 	}
+	defer clear(u.PIN()) // the parsed copy; the URI string keeps its own
 	return secretFrom(u.PIN())
 }
 
