@@ -174,6 +174,16 @@ type Config struct {
 	// with verifiedChains nil, so a check of its own still runs. It runs
 	// for a client chain restored by resumption too.
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
+	// VerifyConnection, if set, is called at the end of every handshake,
+	// full or resumed, on either side, with the connection's state
+	// (version, suite, ALPN, peer certificates and verified chains, OCSP
+	// response, whether it resumed). An error fails the handshake with
+	// bad_certificate before Handshake returns, so no application data
+	// is read or written. Unlike crypto/tls, whose client calls it before
+	// sending its Finished, Holdfast calls it once the engine is done: a
+	// TLS 1.3 server whose client refuses sees the alert on its first
+	// read.
+	VerifyConnection func(ConnectionState) error
 	// KeyLogWriter receives traffic secrets in NSS key log format. It
 	// writes secrets outside locked memory by design: debugging only.
 	KeyLogWriter io.Writer

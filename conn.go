@@ -142,9 +142,28 @@ func (c *Conn) runHandshake(ctx context.Context) (err error) {
 		} else if err == nil {
 			c.vers, c.state = VersionTLS13, st
 		}
+		if err == nil {
+			err = c.verifyConnection()
+		}
 		return c.handshakeFailed(ctx, err)
 	}
-	return c.handshakeFailed(ctx, c.serverHandshake(ctx, p, tr))
+	err = c.serverHandshake(ctx, p, tr)
+	if err == nil {
+		err = c.verifyConnection()
+	}
+	return c.handshakeFailed(ctx, err)
+}
+
+// verifyConnection runs Config.VerifyConnection on the finished
+// handshake; a refusal is sent as bad_certificate.
+func (c *Conn) verifyConnection() error {
+	if c.config.VerifyConnection == nil {
+		return nil
+	}
+	if err := c.config.VerifyConnection(c.connectionStateLocked()); err != nil {
+		return fmt.Errorf("holdfast: connection refused by VerifyConnection: %w: %w", err, alert.ErrBadCertificate)
+	}
+	return nil
 }
 
 // handshakeFailed turns a handshake error into what the caller sees: a

@@ -441,9 +441,16 @@ type ConnectionState struct {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.handshakeMu.Lock()
 	defer c.handshakeMu.Unlock()
-	switch {
-	case !c.handshakeDone.Load():
+	if !c.handshakeDone.Load() {
 		return ConnectionState{}
+	}
+	return c.connectionStateLocked()
+}
+
+// connectionStateLocked describes the handshake the engine finished;
+// c.handshakeMu must be held.
+func (c *Conn) connectionStateLocked() ConnectionState {
+	switch {
 	case c.state12 != nil:
 		st := c.state12
 		return ConnectionState{

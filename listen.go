@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 )
 
@@ -92,24 +93,57 @@ func DialContext(ctx context.Context, network, addr string, config *Config) (*Co
 }
 
 // Clone returns a copy of the Config's settings (not its resolved state),
-// safe to modify.
+// safe to modify: every exported field is copied (TestConfigCloneCopiesEverySetting
+// sets each one), slices into new backing arrays. Pools, the ticket key ring,
+// the session cache, writers, readers and functions are shared, as in
+// crypto/tls.
 func (c *Config) Clone() *Config {
 	return &Config{
-		Certificates:          append([]Certificate(nil), c.Certificates...),
-		RootCAs:               c.RootCAs,
-		ServerName:            c.ServerName,
-		InsecureSkipVerify:    c.InsecureSkipVerify,
-		ClientAuth:            c.ClientAuth,
-		ClientCAs:             c.ClientCAs,
-		NextProtos:            append([]string(nil), c.NextProtos...),
-		MinVersion:            c.MinVersion,
-		MaxVersion:            c.MaxVersion,
-		CipherSuites:          append([]uint16(nil), c.CipherSuites...),
-		CurvePreferences:      append([]CurveID(nil), c.CurvePreferences...),
-		VerifyPeerCertificate: c.VerifyPeerCertificate,
-		KeyLogWriter:          c.KeyLogWriter,
-		Time:                  c.Time,
-		Rand:                  c.Rand,
-		HandshakeTimeout:      c.HandshakeTimeout,
+		Certificates:                  slices.Clone(c.Certificates),
+		RootCAs:                       c.RootCAs,
+		ServerName:                    c.ServerName,
+		InsecureSkipVerify:            c.InsecureSkipVerify,
+		ClientAuth:                    c.ClientAuth,
+		ClientCAs:                     c.ClientCAs,
+		NextProtos:                    slices.Clone(c.NextProtos),
+		MinVersion:                    c.MinVersion,
+		MaxVersion:                    c.MaxVersion,
+		CipherSuites:                  slices.Clone(c.CipherSuites),
+		CurvePreferences:              slices.Clone(c.CurvePreferences),
+		VerifySignatureSchemes:        slices.Clone(c.VerifySignatureSchemes),
+		VerifyPeerCertificate:         c.VerifyPeerCertificate,
+		VerifyConnection:              c.VerifyConnection,
+		KeyLogWriter:                  c.KeyLogWriter,
+		HandshakeTrace:                c.HandshakeTrace,
+		Time:                          c.Time,
+		Rand:                          c.Rand,
+		HandshakeTimeout:              c.HandshakeTimeout,
+		AnnounceCAs:                   c.AnnounceCAs,
+		AnnouncedRoots:                slices.Clone(c.AnnouncedRoots),
+		CertificateCompressors:        slices.Clone(c.CertificateCompressors),
+		VerifiedChainCacheSize:        c.VerifiedChainCacheSize,
+		CachedCertificates:            c.CachedCertificates,
+		DisableTLS12CachedInfo:        c.DisableTLS12CachedInfo,
+		CachedInfoCodePoint:           c.CachedInfoCodePoint,
+		ProfferClientCertificate:      c.ProfferClientCertificate,
+		ProfferedCertCodePoint:        c.ProfferedCertCodePoint,
+		CertificateURLPrefixes:        slices.Clone(c.CertificateURLPrefixes),
+		ServerGeneratedPremaster:      c.ServerGeneratedPremaster,
+		ServerPremasterCodePoint:      c.ServerPremasterCodePoint,
+		RandomPremaster:               c.RandomPremaster,
+		RandomPremasterCodePoint:      c.RandomPremasterCodePoint,
+		DisableCertificateCompression: c.DisableCertificateCompression,
+		DisableOCSPStapling:           c.DisableOCSPStapling,
+		VerifyOCSPResponse:            c.VerifyOCSPResponse,
+		SessionTicketsDisabled:        c.SessionTicketsDisabled,
+		TicketKeys:                    c.TicketKeys,
+		TicketLifetime:                c.TicketLifetime,
+		TicketsPerHandshake:           c.TicketsPerHandshake,
+		SingleUseTickets:              c.SingleUseTickets,
+		AllowPSKOnlyResumption:        c.AllowPSKOnlyResumption,
+		ClientSessionCache:            c.ClientSessionCache,
+		SessionCacheSize:              c.SessionCacheSize,
+		SessionIDLifetime:             c.SessionIDLifetime,
+		Logger:                        c.Logger,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/elliptic"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"testing"
 
@@ -36,24 +37,7 @@ func TestServerVerifyPeerCertificateUnderEveryPolicy(t *testing.T) {
 						return nil
 					}}
 				client := &Config{RootCAs: pki.pool, ServerName: "server.test", Certificates: []Certificate{clientCert}, MaxVersion: vers}
-				_, serr := pair(t, func(c net.Conn) error {
-					cl := Client(c, client)
-					defer cl.Close()
-					if err := cl.Handshake(); err != nil {
-						return err
-					}
-					// A TLS 1.3 client learns of the refusal on its first read.
-					_, err := cl.Read(make([]byte, 1))
-					return err
-				}, func(c net.Conn) error {
-					sv := Server(c, server)
-					defer sv.Close()
-					if err := sv.Handshake(); err != nil {
-						return err
-					}
-					_, err := sv.Write([]byte{1})
-					return err
-				})
+				_, serr := handshakeAndPing(t, client, server)
 				if !called {
 					t.Errorf("%#04x policy %d: VerifyPeerCertificate not called", vers, policy)
 				}
@@ -66,4 +50,84 @@ func TestServerVerifyPeerCertificateUnderEveryPolicy(t *testing.T) {
 			}
 		}
 	}
+}
+
+// VerifyConnection runs at the end of every handshake on both sides, with
+// the connection's state; a refusal fails Handshake with bad_certificate
+// and the peer learns of it.
+func TestVerifyConnection(t *testing.T) {
+	pki := newTestPKI(t)
+	serverCert := pki.leaf(t, ecKey(t, elliptic.P256()), "server.test")
+	for _, vers := range []uint16{VersionTLS13, VersionTLS12} {
+		for _, side := range []string{"client", "server"} {
+			for _, refuse := range []bool{false, true} {
+				var seen ConnectionState
+				hook := func(cs ConnectionState) error {
+					seen = cs
+					if refuse {
+						return errors.New("policy says no")
+					}
+					return nil
+				}
+				server := &Config{Certificates: []Certificate{serverCert}, MaxVersion: vers, NextProtos: []string{"h2"}}
+				client := &Config{RootCAs: pki.pool, ServerName: "server.test", MaxVersion: vers, NextProtos: []string{"h2"}}
+				if side == "client" {
+					client.VerifyConnection = hook
+				} else {
+					server.VerifyConnection = hook
+				}
+				cerr, serr := handshakeAndPing(t, client, server)
+				if seen.Version != vers || !seen.HandshakeComplete || seen.NegotiatedProtocol != "h2" || (side == "client" && len(seen.VerifiedChains) != 1) {
+					t.Errorf("%#04x %s: hook saw %+v", vers, side, seen)
+				}
+				mine, theirs := cerr, serr
+				if side == "server" {
+					mine, theirs = serr, cerr
+				}
+				if !refuse {
+					if mine != nil || theirs != nil {
+						t.Errorf("%#04x %s accepting: client %v, server %v", vers, side, cerr, serr)
+					}
+					continue
+				}
+				if !errors.Is(mine, alert.ErrBadCertificate) {
+					t.Errorf("%#04x %s refusing: own error %v, want bad_certificate", vers, side, mine)
+				}
+				if theirs == nil {
+					t.Errorf("%#04x %s refusing: the peer saw no error", vers, side)
+				}
+			}
+		}
+	}
+}
+
+// handshakeAndPing runs a handshake between the two Configs; the server
+// then sends a byte, which the client reads (a TLS 1.3 client learns of a
+// server's refusal on its first read), and waits for the client's close
+// (a client's refusal arrives as an alert instead).
+func handshakeAndPing(t *testing.T, client, server *Config) (clientErr, serverErr error) {
+	t.Helper()
+	return pair(t, func(c net.Conn) error {
+		cl := Client(c, client)
+		defer cl.Close()
+		if err := cl.Handshake(); err != nil {
+			return err
+		}
+		_, err := cl.Read(make([]byte, 1))
+		return err
+	}, func(c net.Conn) error {
+		sv := Server(c, server)
+		defer sv.Close()
+		if err := sv.Handshake(); err != nil {
+			return err
+		}
+		if _, err := sv.Write([]byte{1}); err != nil {
+			return err
+		}
+		_, err := sv.Read(make([]byte, 1))
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	})
 }
