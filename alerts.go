@@ -26,6 +26,12 @@ const (
 	AlertDecodeError           = alert.DecodeError
 	AlertDecryptError          = alert.DecryptError
 	AlertNoRenegotiation       = alert.NoRenegotiation
+	// AlertUnrecognizedName and AlertAccessDenied are for hooks: an
+	// error from GetConfigForClient or GetCertificate that wraps an
+	// Alert is answered with that alert (RFC 6066 §3 names
+	// unrecognized_name for a server name the server does not serve).
+	AlertUnrecognizedName = alert.UnrecognizedName
+	AlertAccessDenied     = alert.AccessDenied
 	// AlertBadCertificateStatusResponse: Config.VerifyOCSPResponse
 	// refused the server's stapled OCSP response (RFC 6066 §8).
 	AlertBadCertificateStatusResponse = alert.BadCertificateStatusResponse

@@ -1,7 +1,6 @@
 package holdfast
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -130,6 +129,32 @@ type Config struct {
 	// Certificates are the server's chains (chosen by server name) or the
 	// client's chains for client authentication.
 	Certificates []Certificate
+	// GetCertificate, if set, gives a server the chain for each
+	// ClientHello, in place of Certificates: certificate rotation without
+	// a new Config, or chains by name from a store. A nil Certificate
+	// with no error falls back to Certificates; an error fails the
+	// handshake with internal_error (or the alert it wraps). It runs for
+	// resumed handshakes too, and a session resumes only under the chain
+	// it was made with. Each returned Certificate is parsed and checked
+	// against its key once, remembered until the application drops it:
+	// return the same pointer for the same chain, and a new one, never a
+	// modified one, for a renewed chain. A key that cannot sign for TLS
+	// 1.3 gets TLS 1.2 for this connection when MinVersion allows.
+	GetCertificate func(*ClientHelloInfo) (*Certificate, error)
+	// GetConfigForClient, if set, runs on a server's first ClientHello
+	// before GetCertificate; a non-nil Config replaces this one for the
+	// connection (its own GetConfigForClient is not called). Each Config
+	// is validated on first use: return long-lived Configs, not a new one
+	// per call. Session tickets resume across them when they share
+	// TicketKeys (nil shares the process ring). An error fails the
+	// handshake with internal_error (or the alert it wraps).
+	GetConfigForClient func(*ClientHelloInfo) (*Config, error)
+	// GetClientCertificate, if set, gives a client the chain to answer a
+	// server's CertificateRequest with, in place of Certificates; nil or
+	// an empty chain sends none. A chain whose key cannot sign with a
+	// scheme the server accepts fails the handshake. Proffered
+	// certificates and certificate URLs use Certificates only.
+	GetClientCertificate func(*CertificateRequestInfo) (*Certificate, error)
 	// RootCAs verifies servers; nil means the system roots.
 	RootCAs *x509.CertPool
 	// ServerName is the name a client asks for (SNI) and verifies.
@@ -388,9 +413,18 @@ type Config struct {
 	// ever logged.
 	Logger *slog.Logger
 
-	once   sync.Once
-	params *tls13.Params
-	err    error
+	once     sync.Once
+	params   *tls13.Params
+	err      error
+	prepared preparedCertificates // what GetCertificate and GetClientCertificate return
+}
+
+// logger is Logger with its default.
+func (c *Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
 }
 
 var defaultGroups = []kex.Group{kex.X25519MLKEM768, kex.X25519, kex.P256, kex.P384}
@@ -559,18 +593,25 @@ func (c *Config) build() (*tls13.Params, error) {
 		}
 	}
 	for i := range c.Certificates {
-		cert, err := resolveCertificate(&c.Certificates[i], i)
+		cert, err := prepareCertificate(&c.Certificates[i], fmt.Sprintf("Config.Certificates[%d]", i))
 		if err != nil {
 			return nil, err
 		}
 		p.Certificates = append(p.Certificates, cert)
 	}
 	p.ClientCertificates = p.Certificates
+	if c.GetClientCertificate != nil {
+		p.ClientCertificateFor = c.clientCertificateHook
+	}
 	if err := c.resolveResumption(p); err != nil {
 		return nil, err
 	}
-	if err := c.capVersionToKeys(p); err != nil {
+	capped, err := capVersionToKeys(p)
+	if err != nil {
 		return nil, err
+	}
+	if capped {
+		c.logger().Warn(p.VersionCapped)
 	}
 	return p, nil
 }
@@ -580,31 +621,27 @@ func (c *Config) build() (*tls13.Params, error) {
 // barred from RSA-PSS, which TLS 1.3 requires of RSA keys.
 var ErrNoTLS13Signature = errors.New("holdfast: no certificate's key can make a TLS 1.3 signature")
 
-// capVersionToKeys makes a Config whose keys cannot sign for TLS 1.3 a
-// TLS 1.2 one, when MinVersion allows, rather than start handshakes it
-// cannot finish. It behaves then exactly as a TLS 1.2-only peer: no
-// downgrade sentinel, and a TLS 1.3-only peer gets protocol_version.
-func (c *Config) capVersionToKeys(p *tls13.Params) error {
+// capVersionToKeys makes parameters whose keys cannot sign for TLS 1.3
+// TLS 1.2 ones, when MinVersion allows, rather than start handshakes they
+// cannot finish; it reports whether it did. Such a server behaves exactly
+// as a TLS 1.2-only peer: no downgrade sentinel, and a TLS 1.3-only peer
+// gets protocol_version.
+func capVersionToKeys(p *tls13.Params) (bool, error) {
 	if p.MaxVersion < VersionTLS13 || len(p.Certificates) == 0 {
-		return nil
+		return false, nil
 	}
 	for _, cert := range p.Certificates {
 		if cert.CanSign13() {
-			return nil
+			return false, nil
 		}
 	}
 	why := fmt.Sprintf("key of %s can sign only with %s", p.Certificates[0].Leaf.Subject, schemeNames(p.Certificates[0].Schemes(VersionTLS12)))
 	if p.MinVersion == VersionTLS13 {
-		return fmt.Errorf("%w (%s) and MinVersion is TLS 1.3", ErrNoTLS13Signature, why)
+		return false, fmt.Errorf("%w (%s) and MinVersion is TLS 1.3", ErrNoTLS13Signature, why)
 	}
 	p.MaxVersion = VersionTLS12
 	p.VersionCapped = fmt.Sprintf("%v (%s): serving TLS 1.2 only", ErrNoTLS13Signature, why)
-	log := c.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log.Warn(p.VersionCapped)
-	return nil
+	return true, nil
 }
 
 func schemeNames(list []sigscheme.Scheme) string {
@@ -621,44 +658,6 @@ func schemeNames(list []sigscheme.Scheme) string {
 // ErrKeyMismatch reports a certificate whose public key is not the
 // signer's.
 var ErrKeyMismatch = errors.New("holdfast: certificate public key does not match its private key")
-
-func resolveCertificate(c *Certificate, i int) (*tls13.Certificate, error) {
-	if len(c.Certificate) == 0 {
-		return nil, fmt.Errorf("holdfast: Config.Certificates[%d] has no certificate", i)
-	}
-	if c.PrivateKey == nil {
-		return nil, fmt.Errorf("holdfast: Config.Certificates[%d] has no PrivateKey signer", i)
-	}
-	leaf := c.Leaf
-	if leaf == nil {
-		var err error
-		if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
-			return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: parsing leaf: %w", i, err)
-		}
-	}
-	type equaler interface{ Equal(crypto.PublicKey) bool }
-	pub, ok := c.PrivateKey.Public().(equaler)
-	if !ok || !pub.Equal(leaf.PublicKey) {
-		return nil, fmt.Errorf("Config.Certificates[%d] (%s): %w", i, leaf.Subject, ErrKeyMismatch)
-	}
-	cert, err := params.NewCertificate(c.Certificate, leaf, c.PrivateKey)
-	if err != nil {
-		return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: %w", i, err)
-	}
-	cert.OCSPStaple = bytes.Clone(c.OCSPStaple)
-	if c.URLs != nil {
-		if len(c.URLs) != len(c.Certificate) {
-			return nil, fmt.Errorf("holdfast: Config.Certificates[%d]: %d URLs for %d certificates", i, len(c.URLs), len(c.Certificate))
-		}
-		for _, u := range c.URLs {
-			if err := checkCertificateURL(u); err != nil {
-				return nil, fmt.Errorf("holdfast: Config.Certificates[%d].URLs: %w", i, err)
-			}
-		}
-		cert.URLs = slices.Clone(c.URLs)
-	}
-	return cert, nil
-}
 
 // CipherSuiteName returns the IANA name of a cipher suite, or its number
 // in hex.

@@ -198,6 +198,11 @@ func (c *Conn) serverHandshake(ctx context.Context, p *tls13.Params, tr *transpo
 	if err != nil {
 		return fmt.Errorf("parsing ClientHello: %w", err)
 	}
+	cfg, p, err := c.config.forClient(ctx, c.conn, p, hello)
+	if err != nil {
+		return err
+	}
+	c.config = cfg
 	switch {
 	case p.MaxVersion >= VersionTLS13 && slices.Contains(hello.SupportedVersions, VersionTLS13):
 		c.vers = VersionTLS13

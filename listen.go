@@ -31,8 +31,8 @@ func NewListener(inner net.Listener, config *Config) (net.Listener, error) {
 	if _, err := config.resolve(); err != nil {
 		return nil, err
 	}
-	if len(config.Certificates) == 0 {
-		return nil, errors.New("holdfast: Config.Certificates is empty: a server needs a certificate")
+	if len(config.Certificates) == 0 && config.GetCertificate == nil && config.GetConfigForClient == nil {
+		return nil, errors.New("holdfast: Config.Certificates is empty and neither GetCertificate nor GetConfigForClient is set: a server needs a certificate")
 	}
 	return &listener{Listener: inner, config: config}, nil
 }
@@ -100,6 +100,9 @@ func DialContext(ctx context.Context, network, addr string, config *Config) (*Co
 func (c *Config) Clone() *Config {
 	return &Config{
 		Certificates:                  slices.Clone(c.Certificates),
+		GetCertificate:                c.GetCertificate,
+		GetConfigForClient:            c.GetConfigForClient,
+		GetClientCertificate:          c.GetClientCertificate,
 		RootCAs:                       c.RootCAs,
 		ServerName:                    c.ServerName,
 		InsecureSkipVerify:            c.InsecureSkipVerify,

@@ -286,6 +286,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/holdfast-tls/holdfast/internal/offthread"
 	"github.com/holdfast-tls/holdfast/mem"
 	"github.com/holdfast-tls/holdfast/signer"
 )
@@ -612,12 +613,29 @@ func (k *opensslKey) sign(md *C.char, pad, salt C.int, tbs []byte) ([]byte, erro
 	sig := make([]byte, k.maxOut)
 	sigLen := C.size_t(len(sig))
 	var cerr *C.char
-	rc := C.hf_sign(k.h, md, pad, salt, cBytes(tbs), C.size_t(len(tbs)),
-		(*C.uchar)(unsafe.Pointer(&sig[0])), &sigLen, &cerr)
+	var rc C.int
+	k.call(func() {
+		rc = C.hf_sign(k.h, md, pad, salt, cBytes(tbs), C.size_t(len(tbs)),
+			(*C.uchar)(unsafe.Pointer(&sig[0])), &sigLen, &cerr)
+	})
 	if rc != C.HF_OK {
 		return nil, fmt.Errorf("signer: %s: signing: %s", k.uri, opensslText(cerr))
 	}
 	return sig[:sigLen], nil
+}
+
+// call runs a sign or decrypt call into OpenSSL. A third-party
+// provider's key (a TPM, an HSM) may take milliseconds, so its calls go
+// off-thread and the runtime keeps polling the network meanwhile (package
+// offthread). OpenSSL's own providers answer in microseconds and run on
+// the caller's thread: a thread switch would cost more than it saves, and
+// glibc would give every thread that mallocs an arena of its own.
+func (k *opensslKey) call(c func()) {
+	if k.h.builtin != 0 {
+		c()
+		return
+	}
+	offthread.Run(func() error { c(); return nil })
 }
 
 // cBytes points C at b; an empty b (an empty Ed25519 message) gets a valid
@@ -662,8 +680,11 @@ func (k opensslRSAKey) Decrypt(rnd io.Reader, ciphertext []byte, opts crypto.Dec
 	out := make([]byte, k.maxOut)
 	outLen := C.size_t(len(out))
 	var cerr *C.char
-	rc := C.hf_decrypt(k.h, cBytes(ciphertext), C.size_t(len(ciphertext)), (*C.uchar)(unsafe.Pointer(&out[0])), &outLen,
-		cfb, C.size_t(len(fallback)), &cerr)
+	var rc C.int
+	k.call(func() {
+		rc = C.hf_decrypt(k.h, cBytes(ciphertext), C.size_t(len(ciphertext)), (*C.uchar)(unsafe.Pointer(&out[0])), &outLen,
+			cfb, C.size_t(len(fallback)), &cerr)
+	})
 	if rc != C.HF_OK {
 		clear(out)
 		return nil, fmt.Errorf("signer: %s: decrypting: %s", k.uri, opensslText(cerr))

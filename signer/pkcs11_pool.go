@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/holdfast-tls/holdfast/internal/offthread"
 	"github.com/miekg/pkcs11"
 )
 
@@ -136,7 +137,8 @@ func (k *p11Key) withSession(ctx context.Context, op func(c *pkcs11.Ctx, s pkcs1
 		if err != nil {
 			return err
 		}
-		err = runOffThread(func() error { return op(k.mod.ctx, s, priv) })
+		// Off-thread: the token call blocks its thread (package offthread).
+		err = offthread.Run(func() error { return op(k.mod.ctx, s, priv) })
 		k.checkin(s, err)
 		if err == nil || attempt == 1 || !repairable(err) {
 			return err
@@ -215,20 +217,4 @@ func isCKR(err error, codes ...uint) bool {
 		}
 	}
 	return false
-}
-
-// runOffThread runs a token call on a goroutine of its own and waits for
-// it. A call into the module holds its thread, and that thread's P, for
-// as long as the token takes (milliseconds for an RSA signature), and the
-// runtime hands the P on only when sysmon notices, which on an idle
-// machine can be 10 ms later; until then no thread may be polling the
-// network, so a peer's reply, or the flight the handshake flushed just
-// before signing, waits for the call to end. Starting a goroutine wakes an
-// idle P, whose thread polls the network while the call runs (measured:
-// the client saw the ServerHello the server flushed before signing only
-// after C_Sign returned, ~7 ms after the ClientHello instead of ~0.5).
-func runOffThread(call func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- call() }()
-	return <-done
 }

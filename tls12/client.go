@@ -303,17 +303,18 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 		for i, v := range hs.certReq.SignatureAlgorithms {
 			peer[i] = sigscheme.Scheme(v)
 		}
-		chosen, scheme = params.ChooseClientCertificate(hs.p.ClientCertificates, sigscheme.VersionTLS12, peer, hs.certReq.CertificateAuthorities)
+		var err error
 		if hs.serverPremaster {
 			// The server encrypted the premaster to the chain it holds:
 			// that chain must be the one sent and signed with.
 			if chosen = hs.heldCertificate(); chosen == nil {
 				return fmt.Errorf("the server premaster's chain is gone: %w", alert.ErrIllegalParameter)
 			}
-			var err error
 			if scheme, err = sigscheme.Choose(sigscheme.VersionTLS12, chosen.CertKey(), peer, chosen.Schemes(sigscheme.VersionTLS12)); err != nil {
 				return fmt.Errorf("the server premaster's chain cannot sign for this server: %w", err)
 			}
+		} else if chosen, scheme, err = hs.p.PickClientCertificate(ctx, sigscheme.VersionTLS12, peer, hs.certReq.CertificateAuthorities); err != nil {
+			return err
 		}
 		var cm interface{ Marshal() ([]byte, error) } = &wire.Certificate12{}
 		switch {

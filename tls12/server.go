@@ -187,6 +187,17 @@ func (hs *serverHandshake) pickSuite() error {
 	return nil
 }
 
+// CertificateFits reports whether a TLS 1.2 server with parameters p
+// could serve cert to the client that sent hello: nil, or why not (no
+// cipher suite, group and signature scheme that suit both the key and the
+// client).
+func CertificateFits(p *params.Params, hello *wire.ClientHello, cert *params.Certificate) error {
+	q := *p
+	q.Certificates = []*params.Certificate{cert}
+	hs := &serverHandshake{p: &q, hello: hello}
+	return hs.pickSuite()
+}
+
 // commonGroup is the server's most preferred classical group the client
 // supports; the hybrid ML-KEM group is TLS 1.3 only.
 func (hs *serverHandshake) commonGroup() (kex.Group, bool) {

@@ -191,6 +191,11 @@ func For(err error) Alert {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Alert
 	}
+	// An application's hook may name its alert by wrapping an Alert
+	// (holdfast.AlertHandshakeFailure) in the error it returns.
+	if a, ok := errors.AsType[Alert](err); ok {
+		return a
+	}
 	for _, row := range table {
 		if errors.Is(err, row.reason) {
 			return row.alert

@@ -101,6 +101,10 @@ type Params struct {
 	Roots              *x509.CertPool
 	InsecureSkipVerify bool
 	ClientCertificates []*Certificate
+	// ClientCertificateFor, when set, chooses the chain a client answers
+	// a CertificateRequest with, in place of ClientCertificates
+	// (Config.GetClientCertificate); nil with no error sends none.
+	ClientCertificateFor func(ctx context.Context, req ClientCertificateRequest) (*Certificate, error)
 
 	// VerifyPeer, if set, runs after the chain is verified (or instead of
 	// it with InsecureSkipVerify) with the peer's chain and the verified

@@ -110,7 +110,8 @@ func (in *In) next() (ContentType, []byte, error) {
 	if !in.sawFirst {
 		// A first record that is not a TLS handshake record is most often
 		// another protocol on a TLS port; say so rather than "bad record".
-		if typ != TypeHandshake || hdr[1] != 3 {
+		// An alert is TLS: a server refusing the ClientHello outright.
+		if (typ != TypeHandshake && typ != TypeAlert) || hdr[1] != 3 {
 			return 0, nil, fmt.Errorf("first record (% x) is not a TLS handshake: %w", hdr, alert.ErrUnexpectedMessage)
 		}
 		in.sawFirst = true

@@ -588,7 +588,10 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 // key backend.
 func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	peer := toSchemes(hs.certReq.SignatureAlgorithms)
-	chosen, scheme := params.ChooseClientCertificate(hs.p.ClientCertificates, sigscheme.VersionTLS13, peer, hs.certReq.CertificateAuthorities)
+	chosen, scheme, err := hs.p.PickClientCertificate(ctx, sigscheme.VersionTLS13, peer, hs.certReq.CertificateAuthorities)
+	if err != nil {
+		return err
+	}
 	raw, err := clientCertificateMessage(hs.certReq.Context, chosen)
 	if err != nil {
 		return err

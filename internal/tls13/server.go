@@ -261,6 +261,16 @@ func (hs *serverHandshake) pickCertificate() error {
 	return firstErr
 }
 
+// CertificateFits reports whether a TLS 1.3 server with parameters p
+// could serve cert to the client that sent hello: nil, or why not (no
+// signature scheme both the key and the client accept).
+func CertificateFits(p *Params, hello *wire.ClientHello, cert *Certificate) error {
+	q := *p
+	q.Certificates = []*Certificate{cert}
+	hs := &serverHandshake{p: &q, hello: hello}
+	return hs.pickCertificate()
+}
+
 func toSchemes(list []uint16) []sigscheme.Scheme {
 	out := make([]sigscheme.Scheme, len(list))
 	for i, v := range list {
