@@ -7,6 +7,7 @@ require golang.org/x/sys v0.49.0
 require golang.org/x/crypto v0.58.0
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/ThalesGroup/crypto11 v1.6.2
 	github.com/andybalholm/brotli v1.2.8
 	github.com/ebitengine/purego v0.11.3

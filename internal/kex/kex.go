@@ -123,8 +123,19 @@ func Generate(g Group) (*Private, error) {
 }
 
 func (p *Private) generate() error {
-	curve := p.group.curve()
 	var ecPub []byte
+	if p.group.ecdhGroup() == X25519 {
+		// Any 32 bytes are an X25519 scalar (x25519.go).
+		if _, err := rand.Read(p.scalar.Bytes()); err != nil {
+			return fmt.Errorf("kex: reading randomness: %w", err)
+		}
+		ecPub = make([]byte, 32)
+		if err := x25519Public(ecPub, p.scalar.Bytes()); err != nil {
+			return err
+		}
+		return p.addKEM(ecPub)
+	}
+	curve := p.group.curve()
 	// NIST scalars must be below the group order; the chance that random
 	// bytes are not is about 2^-32 for P-256 and negligible for P-384, so
 	// a few draws always suffice.
@@ -143,6 +154,12 @@ func (p *Private) generate() error {
 	if ecPub == nil {
 		return fmt.Errorf("kex: no valid %v scalar after 8 draws", p.group)
 	}
+	return p.addKEM(ecPub)
+}
+
+// addKEM sets the public share: ecPub, or for the hybrid group an ML-KEM
+// key pair's encapsulation key followed by ecPub.
+func (p *Private) addKEM(ecPub []byte) error {
 	if p.group != X25519MLKEM768 {
 		p.public = ecPub
 		return nil
@@ -202,7 +219,22 @@ func (p *Private) shared(out, serverShare []byte) error {
 		out = out[mlkem.SharedKeySize:]
 		ecShare = serverShare[mlkem.CiphertextSize768:]
 	}
-	return ecdhInto(out, p.ec, ecShare)
+	return p.ecdh(out, ecShare)
+}
+
+// ecdh computes the classical part of the exchange with the peer's share
+// into out.
+func (p *Private) ecdh(out, peer []byte) error {
+	if p.group.ecdhGroup() != X25519 {
+		return ecdhInto(out, p.ec, peer)
+	}
+	if len(peer) != 32 {
+		return fmt.Errorf("X25519 key share of %d bytes: %w", len(peer), alert.ErrIllegalParameter)
+	}
+	if err := x25519(out, p.scalar.Bytes(), peer); err != nil {
+		return fmt.Errorf("X25519 key share: %v: %w", err, alert.ErrIllegalParameter)
+	}
+	return nil
 }
 
 // ecdhInto computes ECDH(priv, peer) into out and clears the library's
@@ -276,7 +308,7 @@ func Respond(g Group, clientShare []byte) (serverShare []byte, shared *mem.Secre
 		} else {
 			serverShare = p.public
 		}
-		err = ecdhInto(out, p.ec, ecClient)
+		err = p.ecdh(out, ecClient)
 	})
 	if err != nil {
 		shared.Free()
