@@ -9,6 +9,10 @@
 //
 // Without -cert the server makes a self-signed certificate for its key,
 // signed by the key's backend; -write-cert saves it for clients to trust.
+// With -cert, SIGHUP reads the chain again: a renewed certificate for the
+// same key is served from the next handshake on, without a restart (a
+// chain that cannot be read or is not the key's is refused with a log
+// line, and the old one stays).
 //
 // GET / answers with the negotiated version, cipher suite and group.
 package main
@@ -32,6 +36,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/holdfast-tls/holdfast"
@@ -52,12 +58,12 @@ func main() {
 		write    = flag.String("write-cert", "", "write the self-signed certificate (made when -cert is empty) to this PEM file")
 	)
 	flag.Parse()
-	cfg, closeKey, err := configure(options{*certFile, *keyURI, *clientCA, *keylog, *minV, *maxV, *ciphers, *groups, *write})
+	cfg, closeKey, reload, err := configure(options{*certFile, *keyURI, *clientCA, *keylog, *minV, *maxV, *ciphers, *groups, *write})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer closeKey()
-	if err := serve(*listen, cfg); err != nil {
+	if err := serve(*listen, cfg, reload); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -67,55 +73,61 @@ type options struct {
 	certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups, writeCert string
 }
 
-func configure(o options) (*holdfast.Config, func(), error) {
+// configure builds the server's Config from the flags. It returns the key's
+// Close and, with -cert, the chain's reload for SIGHUP (nil without).
+func configure(o options) (cfg *holdfast.Config, closeKey func(), reload func() error, err error) {
 	certFile, keyURI, clientCA, keylog, minV, maxV, ciphers, groups := o.certFile, o.keyURI, o.clientCA, o.keylog, o.minV, o.maxV, o.ciphers, o.groups
 	ctx := context.Background()
 	var key signer.Key
-	var err error
 	if keyURI == "" {
 		key, err = signer.GenerateECDSA(elliptic.P256())
 	} else {
 		key, err = signer.Open(ctx, keyURI)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	closeKey := func() { key.Close() }
+	closeKey = func() { key.Close() }
 	var chain [][]byte
 	if certFile == "" {
 		der, err := selfSigned(key)
 		if err != nil {
 			closeKey()
-			return nil, nil, fmt.Errorf("making a self-signed certificate with the key: %w", err)
+			return nil, nil, nil, fmt.Errorf("making a self-signed certificate with the key: %w", err)
 		}
 		chain = [][]byte{der}
 		if o.writeCert != "" {
 			if err := os.WriteFile(o.writeCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 				closeKey()
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
-	} else if chain, err = readChain(certFile); err != nil {
-		closeKey()
-		return nil, nil, err
 	}
-	cfg := &holdfast.Config{
-		Certificates: []holdfast.Certificate{{Certificate: chain, PrivateKey: key}},
-		NextProtos:   []string{"h2", "http/1.1"},
+	cfg = &holdfast.Config{NextProtos: []string{"h2", "http/1.1"}}
+	if certFile == "" {
+		cfg.Certificates = []holdfast.Certificate{{Certificate: chain, PrivateKey: key}}
+	} else {
+		chains := &chainFile{path: certFile, key: key}
+		if err := chains.load(); err != nil {
+			closeKey()
+			return nil, nil, nil, err
+		}
+		cfg.GetCertificate = chains.current
+		reload = chains.load
 	}
 	if cfg.MinVersion, err = version(minV); err != nil {
 		closeKey()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if cfg.MaxVersion, err = version(maxV); err != nil {
 		closeKey()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, name := range split(ciphers) {
 		id, ok := holdfast.CipherSuiteByName(name)
 		if !ok {
 			closeKey()
-			return nil, nil, fmt.Errorf("-ciphers: unknown suite %q", name)
+			return nil, nil, nil, fmt.Errorf("-ciphers: unknown suite %q", name)
 		}
 		cfg.CipherSuites = append(cfg.CipherSuites, id)
 	}
@@ -123,7 +135,7 @@ func configure(o options) (*holdfast.Config, func(), error) {
 		g, ok := holdfast.CurveByName(name)
 		if !ok {
 			closeKey()
-			return nil, nil, fmt.Errorf("-groups: unknown group %q", name)
+			return nil, nil, nil, fmt.Errorf("-groups: unknown group %q", name)
 		}
 		cfg.CurvePreferences = append(cfg.CurvePreferences, g)
 	}
@@ -132,7 +144,7 @@ func configure(o options) (*holdfast.Config, func(), error) {
 		pemData, err := os.ReadFile(clientCA)
 		if err != nil || !pool.AppendCertsFromPEM(pemData) {
 			closeKey()
-			return nil, nil, fmt.Errorf("-client-ca %s: no certificates (%v)", clientCA, err)
+			return nil, nil, nil, fmt.Errorf("-client-ca %s: no certificates (%v)", clientCA, err)
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, holdfast.RequireAndVerifyClientCert
 	}
@@ -140,12 +152,12 @@ func configure(o options) (*holdfast.Config, func(), error) {
 		f, err := os.OpenFile(keylog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			closeKey()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		log.Printf("WARNING: writing TLS secrets to %s", keylog)
 		cfg.KeyLogWriter = f
 	}
-	return cfg, closeKey, nil
+	return cfg, closeKey, reload, nil
 }
 
 func split(s string) []string {
@@ -213,11 +225,43 @@ func selfSigned(key crypto.Signer) ([]byte, error) {
 
 type connKey struct{}
 
+// chainFile serves the certificate chain in a PEM file for a key that
+// stays open, and reads the file again on demand (SIGHUP), so that a
+// renewed certificate needs no restart.
+type chainFile struct {
+	path string
+	key  crypto.Signer
+	cur  atomic.Pointer[holdfast.Certificate]
+}
+
+// load reads the chain and serves it from the next handshake on, if its
+// leaf is the key's; otherwise the chain served so far stays.
+func (c *chainFile) load() error {
+	chain, err := readChain(c.path)
+	if err != nil {
+		return err
+	}
+	leaf, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return fmt.Errorf("%s: leaf: %w", c.path, err)
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if pub, ok := c.key.Public().(equaler); !ok || !pub.Equal(leaf.PublicKey) {
+		return fmt.Errorf("%s: the leaf (%s) is not the key's certificate: %w", c.path, leaf.Subject, holdfast.ErrKeyMismatch)
+	}
+	c.cur.Store(&holdfast.Certificate{Certificate: chain, PrivateKey: c.key, Leaf: leaf})
+	return nil
+}
+
+func (c *chainFile) current(*holdfast.ClientHelloInfo) (*holdfast.Certificate, error) {
+	return c.cur.Load(), nil
+}
+
 // serve accepts TLS connections and serves HTTP on them: HTTP/2 when ALPN
 // chose h2 (net/http's HTTP/2 server, which sees the decrypted stream as
 // HTTP/2 with prior knowledge), HTTP/1.1 otherwise. The handshake runs on
 // net/http's first read, bounded by Config.HandshakeTimeout.
-func serve(addr string, cfg *holdfast.Config) error {
+func serve(addr string, cfg *holdfast.Config, reload func() error) error {
 	ln, err := holdfast.Listen("tcp", addr, cfg)
 	if err != nil {
 		return err
@@ -239,6 +283,19 @@ func serve(addr string, cfg *holdfast.Config) error {
 		<-stop
 		srv.Close()
 	}()
+	if reload != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			for range hup {
+				if err := reload(); err != nil {
+					log.Printf("SIGHUP: keeping the chain served so far: %v", err)
+				} else {
+					log.Printf("SIGHUP: serving the renewed chain from now on")
+				}
+			}
+		}()
+	}
 	fmt.Printf("serving https://%s/ on Holdfast\n  try: curl -k https://%s/   (or curl -k --http2)\n", ln.Addr(), ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -65,6 +65,13 @@ func TestServerWithKeyInSoftHSM(t *testing.T) {
 // loopback port and returns its address once it serves.
 func startServer(t *testing.T, args []string) string {
 	t.Helper()
+	addr, _ := startServerCmd(t, args)
+	return addr
+}
+
+// startServerCmd is startServer that also returns the process.
+func startServerCmd(t *testing.T, args []string) (string, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "HOLDFAST_EXAMPLE_SERVER=1")
 	cmd.Stderr = os.Stderr
@@ -84,5 +91,5 @@ func startServer(t *testing.T, args []string) string {
 	if len(fields) < 2 {
 		t.Fatalf("unexpected first line %q", line)
 	}
-	return strings.TrimSuffix(strings.TrimPrefix(fields[1], "https://"), "/")
+	return strings.TrimSuffix(strings.TrimPrefix(fields[1], "https://"), "/"), cmd
 }
