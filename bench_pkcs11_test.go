@@ -204,7 +204,9 @@ func BenchmarkPKCS11Handshake(b *testing.B) {
 						ln, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{toStd(cert)},
 							MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true})
 					} else {
-						ln, err = Listen("tcp", "127.0.0.1:0", &Config{Certificates: []Certificate{cert}, MinVersion: VersionTLS13})
+						// No tickets, as on the crypto/tls server.
+						ln, err = Listen("tcp", "127.0.0.1:0", &Config{Certificates: []Certificate{cert}, MinVersion: VersionTLS13,
+							SessionTicketsDisabled: true})
 					}
 					if err != nil {
 						b.Fatal(err)
