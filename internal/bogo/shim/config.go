@@ -115,10 +115,7 @@ func newTest(f *flags, sh *shared) (*test, error) {
 	// A BoringSSL client asks for a stapled OCSP response only when told
 	// to; a server staples whatever -ocsp-response gives it.
 	c.DisableOCSPStapling = !t.server && !f.bools["-enable-ocsp-stapling"]
-	if f.bools["-use-ocsp-callback"] {
-		if t.server {
-			return nil, &errUnimplemented{"-use-ocsp-callback", "a server callback choosing the staple per handshake"}
-		}
+	if f.bools["-use-ocsp-callback"] && !t.server {
 		// BoringSSL's client callback runs whether or not the server
 		// stapled, and refuses the handshake with -fail-ocsp-callback.
 		c.VerifyOCSPResponse = func([]byte, []*x509.Certificate) error {
@@ -136,6 +133,9 @@ func newTest(f *flags, sh *shared) (*test, error) {
 		c.ClientAuth = holdfast.RequireAnyClientCert
 	case f.bools["-verify-peer"]:
 		c.ClientAuth = holdfast.RequestClientCert
+	}
+	if err := setCallbacks(f, c, t.server); err != nil {
+		return nil, err
 	}
 	if t.server && len(c.Certificates) == 0 {
 		return nil, &errUnimplemented{"-server", "a server without a certificate (PSK or PAKE only)"}

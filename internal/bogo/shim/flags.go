@@ -50,9 +50,17 @@ var known = map[string]kind{
 	"-ocsp-response":        base64Flag,
 	"-expect-ocsp-response": base64Flag,
 	// The client's OCSP callback (VerifyOCSPResponse); a server's, which
-	// sets or declines the staple per handshake, is unimplemented.
-	"-use-ocsp-callback":  boolFlag,
-	"-fail-ocsp-callback": boolFlag,
+	// staples, declines or fails per handshake (GetCertificate).
+	"-use-ocsp-callback":     boolFlag,
+	"-fail-ocsp-callback":    boolFlag,
+	"-set-ocsp-in-callback":  boolFlag,
+	"-decline-ocsp-callback": boolFlag,
+
+	// The early and certificate callbacks (callbacks.go).
+	"-use-early-callback":           boolFlag,
+	"-fail-early-callback":          boolFlag,
+	"-fail-cert-callback":           boolFlag,
+	"-use-old-client-cert-callback": boolFlag,
 
 	// Negotiation.
 	"-min-version":           intFlag,
