@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
@@ -198,6 +199,31 @@ func CertificateFits(p *params.Params, hello *wire.ClientHello, cert *params.Cer
 	return hs.pickSuite()
 }
 
+// clientSupportsCurve reports whether an ECDSA certificate's curve is
+// one the client lists in supported_groups, or the client sent no list.
+// RFC 8422 §5.1 forbids an ECC suite the server cannot complete within
+// the client's curves, and in TLS 1.2 the signature_algorithms entry
+// ecdsa_secp384r1_sha384 names only the hash, so the list is the only
+// word on the certificate's curve. (TLS 1.3 binds the curve to the
+// signature scheme instead.)
+func (hs *serverHandshake) clientSupportsCurve(pub *ecdsa.PublicKey) bool {
+	if len(hs.hello.SupportedGroups) == 0 {
+		return true
+	}
+	var id uint16
+	switch pub.Curve {
+	case elliptic.P256():
+		id = 0x0017
+	case elliptic.P384():
+		id = 0x0018
+	case elliptic.P521():
+		id = 0x0019
+	default:
+		return false
+	}
+	return slices.Contains(hs.hello.SupportedGroups, id)
+}
+
 // commonGroup is the server's most preferred classical group the client
 // supports; the hybrid ML-KEM group is TLS 1.3 only.
 func (hs *serverHandshake) commonGroup() (kex.Group, bool) {
@@ -223,7 +249,11 @@ func (hs *serverHandshake) pickCertificate(kx KeyExchange, ranked []candidate) (
 			continue
 		}
 		switch pub := c.Signer.Public().(type) {
-		case *ecdsa.PublicKey, ed25519.PublicKey:
+		case *ecdsa.PublicKey:
+			if kx != ECDHE_ECDSA || !hs.clientSupportsCurve(pub) {
+				continue
+			}
+		case ed25519.PublicKey:
 			if kx != ECDHE_ECDSA {
 				continue
 			}
