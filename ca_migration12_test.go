@@ -122,11 +122,12 @@ func TestCAMigration12(t *testing.T) {
 }
 
 // rawHello12 is a TLS 1.2 ClientHello for server.test that a Holdfast
-// server answers with ECDHE-ECDSA.
+// server answers with ECDHE-ECDSA: X25519 for the exchange, P-256 for the
+// certificate's key (RFC 8422 §5.1: the list covers both).
 func rawHello12() *wire.ClientHello {
 	ch := &wire.ClientHello{
 		Vers: VersionTLS12, CipherSuites: []uint16{0xc02b}, CompressionMethods: []byte{0},
-		ServerName: "server.test", SupportedGroups: []uint16{uint16(X25519)}, ECPointFormats: []byte{0},
+		ServerName: "server.test", SupportedGroups: []uint16{uint16(X25519), uint16(CurveP256)}, ECPointFormats: []byte{0},
 		SignatureAlgorithms: []uint16{0x0403}, ExtendedMasterSecret: true, SecureRenegotiationSupported: true,
 	}
 	rand.Read(ch.Random[:])
