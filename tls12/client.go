@@ -313,7 +313,8 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 			if scheme, err = sigscheme.Choose(sigscheme.VersionTLS12, chosen.CertKey(), peer, chosen.Schemes(sigscheme.VersionTLS12)); err != nil {
 				return fmt.Errorf("the server premaster's chain cannot sign for this server: %w", err)
 			}
-		} else if chosen, scheme, err = hs.p.PickClientCertificate(ctx, sigscheme.VersionTLS12, peer, hs.certReq.CertificateAuthorities); err != nil {
+		} else if chosen, scheme, err = hs.p.PickClientCertificate(ctx, params.ClientCertificateRequest{Version: sigscheme.VersionTLS12,
+			Schemes: peer, CANames: hs.certReq.CertificateAuthorities, CertTypes: hs.certReq.CertificateTypes}); err != nil {
 			return err
 		}
 		var cm interface{ Marshal() ([]byte, error) } = &wire.Certificate12{}

@@ -588,7 +588,8 @@ func (hs *clientHandshake) sendClientFlight(ctx context.Context) error {
 // key backend.
 func (hs *clientHandshake) sendClientCertificate(ctx context.Context) error {
 	peer := toSchemes(hs.certReq.SignatureAlgorithms)
-	chosen, scheme, err := hs.p.PickClientCertificate(ctx, sigscheme.VersionTLS13, peer, hs.certReq.CertificateAuthorities)
+	chosen, scheme, err := hs.p.PickClientCertificate(ctx, params.ClientCertificateRequest{Version: sigscheme.VersionTLS13,
+		Schemes: peer, CANames: hs.certReq.CertificateAuthorities})
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
+	"crypto"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/holdfast-tls/holdfast"
 )
@@ -69,4 +72,33 @@ func setCallbacks(f *flags, c *holdfast.Config, server bool) error {
 		}
 	}
 	return nil
+}
+
+// recordingSigner notes in its test which credential's key signed or
+// decrypted, for -expect-selected-credential.
+type recordingSigner struct {
+	key contextSigner
+	idx int
+	t   *test
+}
+
+func (s recordingSigner) Public() crypto.PublicKey { return s.key.Public() }
+
+func (s recordingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	s.t.selected.Store(int64(s.idx))
+	return s.key.Sign(rand, digest, opts)
+}
+
+func (s recordingSigner) SignContext(ctx context.Context, rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	s.t.selected.Store(int64(s.idx))
+	return s.key.SignContext(ctx, rand, digest, opts)
+}
+
+func (s recordingSigner) Decrypt(rand io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error) {
+	d, ok := s.key.(crypto.Decrypter)
+	if !ok {
+		return nil, errors.New("the key cannot decrypt")
+	}
+	s.t.selected.Store(int64(s.idx))
+	return d.Decrypt(rand, msg, opts)
 }

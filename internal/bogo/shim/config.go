@@ -74,7 +74,7 @@ func newTest(f *flags, sh *shared) (*test, error) {
 	if err := setVersions(f, c); err != nil {
 		return nil, err
 	}
-	if err := setCredential(f, c, t.async); err != nil {
+	if err := setCredential(f, c, t); err != nil {
 		return nil, err
 	}
 	if err := setVerifyPrefs(f, c); err != nil {
@@ -183,36 +183,61 @@ func setVersions(f *flags, c *holdfast.Config) error {
 	return nil
 }
 
-// setCredential loads -cert-file and -key-file. The key goes through
-// signer.Open("file:..."), which reads it straight into locked memory: the
-// shim exercises the same key path as a deployment.
-func setCredential(f *flags, c *holdfast.Config, async bool) error {
+// setCredential loads the credentials: each -new-x509-credential in
+// order, then the one given without it, as BoringSSL prefers them. Each
+// key is wrapped so the test learns which credential signed
+// (-expect-selected-credential: its index, -1 for the last).
+func setCredential(f *flags, c *holdfast.Config, t *test) error {
+	c.Certificates = nil
+	for i, cf := range append(slices.Clone(f.creds), f) {
+		idx := i
+		if cf == f {
+			idx = -1
+		}
+		cert, err := loadCredential(cf, t, idx)
+		if err != nil {
+			return err
+		}
+		if cert == nil {
+			if cf != f {
+				return errors.New("-new-x509-credential without -cert-file and -key-file")
+			}
+			continue
+		}
+		c.Certificates = append(c.Certificates, *cert)
+	}
+	return nil
+}
+
+// loadCredential reads one credential's chain and key; nil if its flags
+// name neither.
+func loadCredential(f *flags, t *test, idx int) (*holdfast.Certificate, error) {
 	certPath, hasCert := f.strings["-cert-file"]
 	keyPath, hasKey := f.strings["-key-file"]
 	if !hasCert && !hasKey {
 		if f.has("-signing-prefs") {
-			return errors.New("-signing-prefs without a credential")
+			return nil, errors.New("-signing-prefs without a credential")
 		}
-		return nil
+		return nil, nil
 	}
 	if !hasCert || !hasKey {
-		return errors.New("-cert-file and -key-file go together")
+		return nil, errors.New("-cert-file and -key-file go together")
 	}
 	chain, err := loadChain(certPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	abs, err := filepath.Abs(keyPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key, err := signer.Open(context.Background(), "file:"+abs)
 	if err != nil {
-		return fmt.Errorf("-key-file: %w", err)
+		return nil, fmt.Errorf("-key-file: %w", err)
 	}
-	var s contextSigner = key
-	if async {
-		s = asyncSigner{key}
+	var s contextSigner = recordingSigner{key, idx, t}
+	if t.async {
+		s = asyncSigner{s}
 	}
 	if prefs, ok := f.lists["-signing-prefs"]; ok {
 		schemes := make([]uint16, len(prefs))
@@ -221,11 +246,11 @@ func setCredential(f *flags, c *holdfast.Config, async bool) error {
 		}
 		s = limitedSigner{s, schemes}
 	}
-	c.Certificates = []holdfast.Certificate{{Certificate: chain, PrivateKey: s}}
+	cert := &holdfast.Certificate{Certificate: chain, PrivateKey: s}
 	if staple, ok := f.strings["-ocsp-response"]; ok {
-		c.Certificates[0].OCSPStaple = []byte(staple)
+		cert.OCSPStaple = []byte(staple)
 	}
-	return nil
+	return cert, nil
 }
 
 // setVerifyPrefs maps -verify-prefs (the schemes BoringSSL accepts from

@@ -32,7 +32,12 @@ var known = map[string]kind{
 	"-server":                  boolFlag,
 	"-is-handshaker-supported": boolFlag,
 
-	// Credentials and verification.
+	// Credentials and verification. -new-x509-credential starts a
+	// credential of the list BoringSSL chooses from in order (the one
+	// given without it comes last); the credential flags after it belong
+	// to it.
+	"-new-x509-credential":            boolFlag,
+	"-expect-selected-credential":     intFlag,
 	"-cert-file":                      stringFlag,
 	"-key-file":                       stringFlag,
 	"-trust-cert":                     stringFlag,
@@ -126,7 +131,13 @@ type flags struct {
 	strings map[string]string
 	ints    map[string]int64
 	lists   map[string][]int64
+	// creds are the -new-x509-credential credentials, in order, each
+	// with its own credential flags.
+	creds []*flags
 }
+
+// credentialFlags belong to the latest -new-x509-credential, if any.
+var credentialFlags = map[string]bool{"-cert-file": true, "-key-file": true, "-ocsp-response": true, "-signing-prefs": true}
 
 // errUnimplemented reports a flag the shim does not implement.
 type errUnimplemented struct{ flag, why string }
@@ -211,6 +222,13 @@ func parseFlags(args []string) (*cmdline, error) {
 			continue
 		}
 		for _, f := range targets {
+			if name == "-new-x509-credential" {
+				f.creds = append(f.creds, newFlags())
+				continue
+			}
+			if credentialFlags[name] && len(f.creds) > 0 {
+				f = f.creds[len(f.creds)-1]
+			}
 			if err := f.set(name, k, value); err != nil {
 				return nil, err
 			}

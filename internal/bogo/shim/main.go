@@ -19,6 +19,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/holdfast-tls/holdfast"
@@ -67,13 +68,20 @@ type test struct {
 	cacheBase    int  // client: tickets in the cache once this connection took its own
 	verifyCalled bool // the certificate callback ran in this connection
 	verifyFailed bool // and -verify-fail made it refuse
+	// selected is the index of the credential whose key this connection
+	// used (-1: the one given without -new-x509-credential), noSelection
+	// if none.
+	selected atomic.Int64
 }
+
+const noSelection = -2
 
 // connect dials the runner, identifies itself with the shim ID (eight
 // bytes, little-endian) and runs the exchange.
 func (t *test) connect() error {
 	host := "127.0.0.1"
 	t.verifyCalled, t.verifyFailed = false, false
+	t.selected.Store(noSelection)
 	if !t.server {
 		// The ClientHello takes the newest ticket for the server name, if
 		// any, out of the cache: what is left is the base against which
@@ -270,6 +278,10 @@ func (t *test) checkHandshake(conn *holdfast.Conn) error {
 	}
 	if f.bools["-expect-no-hrr"] && st.DidHelloRetry {
 		return errors.New("unexpected HelloRetryRequest")
+	}
+	// A resumed connection uses no credential.
+	if want, ok := f.ints["-expect-selected-credential"]; ok && !t.isResume && want != t.selected.Load() {
+		return fmt.Errorf("want credential %d selected, got %d", want, t.selected.Load())
 	}
 	if s, ok := f.ints["-expect-peer-signature-algorithm"]; ok && uint16(s) != st.PeerSignatureScheme {
 		return fmt.Errorf("want peer signature scheme %#04x, got %#04x", s, st.PeerSignatureScheme)
