@@ -10,7 +10,8 @@ import (
 )
 
 // After a key exchange for every group, count the copies of the client's
-// private scalar and of the shared secret left in the process. Both pass
+// private scalar (for X25519 also its clamped form) and of the shared
+// secret left in the process. Both pass
 // through crypto/ecdh and crypto/mlkem objects and temporaries that only
 // the runtimesecret build erases: there none may remain; in the default
 // build the counts are logged as a measurement (kex clears the returned
@@ -21,6 +22,7 @@ func TestExchangeResidue(t *testing.T) {
 		t.Skip("residue: not measured under -race (see residue.AssertNone); ci/test.sh runs this test without it")
 	}
 	var scalars, shareds [][]byte
+	var names []string // of scalars, for the report
 	var held []*mem.Secret
 	defer func() {
 		for _, n := range held {
@@ -49,8 +51,24 @@ func TestExchangeResidue(t *testing.T) {
 			t.Fatal(err)
 		}
 		scalars = append(scalars, needle(c.scalar))
+		names = append(names, g.String()+" scalar")
+		if g.ecdhGroup() == X25519 {
+			// X25519 uses the scalar clamped (RFC 7748 §5): look for
+			// that form too, built in locked memory byte by byte.
+			clamped, err := residue.NewNeedle(nil, c.scalar.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, clamped)
+			b := clamped.Bytes()
+			b[0] &= 248
+			b[31] = b[31]&127 | 64
+			scalars = append(scalars, b)
+			names = append(names, g.String()+" clamped scalar")
+		}
 		if c.seed != nil {
 			scalars = append(scalars, needle(c.seed))
+			names = append(names, g.String()+" ML-KEM seed")
 		}
 		shareds = append(shareds, needle(s2))
 		s1.Free()
@@ -72,5 +90,10 @@ func TestExchangeResidue(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("default build: %d copies of %d %s left in freed memory (the runtimesecret build erases them)", len(rep.Findings), len(c.needles), c.what)
+		if c.what == "private scalars/seeds" {
+			for _, f := range rep.Findings {
+				t.Logf("  %s, in %s", names[f.Needle], f.Mapping)
+			}
+		}
 	}
 }
