@@ -126,8 +126,17 @@ type Certificate struct {
 // Config must not be modified once passed to Server, Client, Listen or
 // Dial: it is resolved once, on first use, into a frozen snapshot.
 type Config struct {
-	// Certificates are the server's chains (chosen by server name) or the
-	// client's chains for client authentication.
+	// Certificates are the server's chains or the client's chains for
+	// client authentication. A server serves, among the chains whose key
+	// can sign for the client (its signature algorithms; in TLS 1.2 also
+	// a cipher suite both sides allow and, for ECDSA, a curve in the
+	// client's supported_groups), one valid for the requested server name
+	// first, then one under a CA the client names, then the first in this
+	// order (in TLS 1.2, the first that suits the server's most preferred
+	// suite). A client answers a CertificateRequest with the first chain
+	// that can sign with a scheme the server accepts (and, in TLS 1.2, is
+	// of a type it lists), preferring one under a CA it names; with none
+	// it sends no certificate.
 	Certificates []Certificate
 	// GetCertificate, if set, gives a server the chain for each
 	// ClientHello, in place of Certificates: certificate rotation without
