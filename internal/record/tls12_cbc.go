@@ -144,11 +144,13 @@ type cbcMode interface {
 //
 // # Secrets
 //
-// The MAC key is never copied to the heap: it is turned into HMAC's ipad
-// and opad blocks and their chaining values in a mem slot, and HMAC is run
-// from those (recordMAC; crypto/hmac would keep both pads' states on the
-// heap). The hash functions' registers and stack temporaries are not
-// wiped. crypto/aes keeps its key schedule on the heap, as the package doc
+// The MAC key is never copied to the heap: it is turned, in a locked
+// slot freed at once, into HMAC's ipad and opad blocks and from those into
+// the two chaining values HMAC starts from, the only MAC secret kept (in
+// a locked slot of its own); each record's MAC resumes the hash from them
+// in a locked working buffer borrowed from a shared pool (recordMAC;
+// crypto/hmac would keep both pads' states on the heap). The hash
+// functions' registers and stack temporaries are not wiped. crypto/aes keeps its key schedule on the heap, as the package doc
 // says.
 type Protection12CBC struct {
 	suite CBC12
@@ -265,7 +267,9 @@ func (p *Protection12CBC) Seal(dst []byte, typ ContentType, payload []byte, pad 
 	n := copy(enc, payload)
 	if p.mode == MACThenEncrypt {
 		p.mac.setHeader(p.seq, typ, rec[1:3], len(payload))
-		p.mac.sum(enc[n:n+size], enc[:n], nil)
+		if err := p.mac.sum(enc[n:n+size], enc[:n], nil); err != nil {
+			return dst, err
+		}
 		n += size
 	}
 	for i := n; i < len(enc); i++ {
@@ -275,7 +279,9 @@ func (p *Protection12CBC) Seal(dst []byte, typ ContentType, payload []byte, pad 
 	p.enc.CryptBlocks(enc, enc)
 	if p.mode == EncryptThenMAC {
 		p.mac.setHeader(p.seq, typ, rec[1:3], cbcBlock+encLen)
-		p.mac.sum(rec[HeaderLen+cbcBlock+encLen:], iv, enc)
+		if err := p.mac.sum(rec[HeaderLen+cbcBlock+encLen:], iv, enc); err != nil {
+			return dst, err
+		}
 	}
 	p.seq++
 	return out, nil
@@ -353,7 +359,9 @@ func (p *Protection12CBC) openEncryptThenMAC(typ ContentType, version, body []by
 	}
 	ctLen := len(body) - size
 	p.mac.setHeader(p.seq, typ, version, ctLen)
-	p.mac.sum(p.tag[:size], body[:ctLen], nil)
+	if err := p.mac.sum(p.tag[:size], body[:ctLen], nil); err != nil {
+		return nil, err
+	}
 	macGood := subtle.ConstantTimeCompare(p.tag[:size], body[ctLen:])
 	if macGood != 1 {
 		return nil, alert.ErrBadRecordMAC

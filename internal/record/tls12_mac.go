@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 
 	"github.com/holdfast-tls/holdfast/mem"
 )
@@ -17,10 +18,14 @@ import (
 //
 //	HMAC(MAC_write_key, seq_num + type + version + length + fragment)
 //
-// with every key-derived value in one locked slot: the key XOR ipad and
-// XOR opad blocks, the chaining values after each, and the hash states it
-// reads back. The hash objects themselves (crypto/sha1, crypto/sha256) are
-// on the heap; each use ends with Reset, which overwrites their chaining
+// Between records it keeps only the two chaining values HMAC starts from
+// (after the key XOR ipad block and after the key XOR opad block) in a
+// locked slot of 2 × the digest length: with the key itself gone, those
+// are all the MAC needs. Each MAC borrows a locked working buffer from a
+// pool every connection shares (macScratch): the hash state resumed from
+// a chaining value, and the inner digest; it is wiped before it goes
+// back. The hash objects themselves (crypto/sha1, crypto/sha256) are on
+// the heap; each use ends with Reset, which overwrites their chaining
 // value, so no key-derived word stays there between records. What the
 // compression functions leave on the goroutine stack is not wiped (see
 // docs/ARCHITECTURE.md, "Stack temporaries").
@@ -28,19 +33,18 @@ import (
 // A recordMAC serves one direction of one connection; it is not safe for
 // concurrent use.
 type recordMAC struct {
-	size   int // digest and key length: 20 for SHA-1, 32 for SHA-256
-	words  int // chaining-value words: 5 or 8
-	magic  string
-	is256  bool
-	d      hash.Hash
-	export encoding.BinaryAppender
+	size    int // digest and key length: 20 for SHA-1, 32 for SHA-256
+	words   int // chaining-value words: 5 or 8
+	magic   string
+	is256   bool
+	d       hash.Hash
+	export  encoding.BinaryAppender
+	resumer encoding.BinaryUnmarshaler
 
 	slot *mem.Secret
-	// Views into slot.
-	ipad, opad     []byte // the key XOR 0x36, and XOR 0x5c, one block each
-	istate, ostate []byte // chaining values after the ipad, opad block
-	state          []byte // d's exported state, read back by chain
-	inner          []byte // the inner digest
+	// Views into slot: the chaining values after the ipad and the opad
+	// block, big-endian, size bytes each.
+	istate, ostate []byte
 
 	// hdr is the MAC's pseudo-header: seq_num, type, version, length.
 	hdr [macHeaderLen]byte
@@ -58,6 +62,9 @@ const (
 	// stateRoom bounds an exported hash state: magic, 8 words, one
 	// buffered block and the length.
 	stateRoom = 4 + 32 + hashBlock + 8
+	// scratchLen is a MAC's working buffer: a hash state and the inner
+	// digest.
+	scratchLen = stateRoom + maxMACSize
 )
 
 // errHashState means the standard library's exported hash state did not
@@ -72,38 +79,41 @@ func newRecordMAC(sha256MAC bool, key *mem.Secret) (*recordMAC, error) {
 	if key.Len() != m.size {
 		return nil, fmt.Errorf("record: MAC key is %d bytes, want %d", key.Len(), m.size)
 	}
-	exp, ok := m.d.(encoding.BinaryAppender)
-	if !ok {
+	exp, ok1 := m.d.(encoding.BinaryAppender)
+	res, ok2 := m.d.(encoding.BinaryUnmarshaler)
+	if !ok1 || !ok2 {
 		return nil, errHashState
 	}
-	m.export = exp
-	slot, err := mem.New(2*hashBlock + 3*maxMACSize + stateRoom)
+	m.export, m.resumer = exp, res
+	slot, err := mem.New(2 * m.size)
 	if err != nil {
 		return nil, err
 	}
 	m.slot = slot
-	b := slot.Bytes()
-	cut := func(n int) []byte {
-		v := b[:n:n]
-		b = b[n:]
-		return v
+	m.istate, m.ostate = slot.Bytes()[:m.size:m.size], slot.Bytes()[m.size:]
+	// The padded keys exist only here, in a locked slot freed on return.
+	tmp, err := mem.New(hashBlock + stateRoom)
+	if err != nil {
+		m.free()
+		return nil, err
 	}
-	m.ipad, m.opad = cut(hashBlock), cut(hashBlock)
-	m.istate, m.ostate = cut(maxMACSize), cut(maxMACSize)
-	m.inner = cut(maxMACSize)
-	m.state = cut(stateRoom)
+	defer tmp.Free()
+	pad, st := tmp.Bytes()[:hashBlock], tmp.Bytes()[hashBlock:]
 	k := key.Bytes()
-	for i := range hashBlock {
-		var kb byte
-		if i < len(k) {
-			kb = k[i]
+	for _, p := range []struct {
+		x     byte
+		state []byte
+	}{{0x36, m.istate}, {0x5c, m.ostate}} {
+		for i := range pad {
+			var kb byte
+			if i < len(k) {
+				kb = k[i]
+			}
+			pad[i] = kb ^ p.x
 		}
-		m.ipad[i], m.opad[i] = kb^0x36, kb^0x5c
-	}
-	for _, p := range []struct{ pad, state []byte }{{m.ipad, m.istate}, {m.opad, m.ostate}} {
 		m.d.Reset()
-		m.d.Write(p.pad)
-		cv, err := m.chain(hashBlock)
+		m.d.Write(pad)
+		cv, err := m.chain(st, hashBlock)
 		if err != nil {
 			m.free()
 			return nil, err
@@ -111,7 +121,6 @@ func newRecordMAC(sha256MAC bool, key *mem.Secret) (*recordMAC, error) {
 		copy(p.state, cv)
 	}
 	m.d.Reset()
-	clear(m.state)
 	return m, nil
 }
 
@@ -132,38 +141,99 @@ func (m *recordMAC) setHeader(seq uint64, typ ContentType, version []byte, lengt
 	binary.BigEndian.PutUint16(m.hdr[11:], uint16(length))
 }
 
-// chain exports d's state into the slot and returns its chaining value,
+// stateLen is the length of the hash's exported state.
+func (m *recordMAC) stateLen() int { return len(m.magic) + 4*m.words + hashBlock + 8 }
+
+// chain exports d's state into buf and returns its chaining value,
 // big-endian. d must have hashed exactly n bytes, a whole number of
 // blocks, so nothing is buffered.
-func (m *recordMAC) chain(n int) ([]byte, error) {
-	st, err := m.export.AppendBinary(m.state[:0])
+func (m *recordMAC) chain(buf []byte, n int) ([]byte, error) {
+	st, err := m.export.AppendBinary(buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	if len(st) != len(m.magic)+4*m.words+hashBlock+8 || &st[0] != &m.state[0] ||
+	if len(st) != m.stateLen() || &st[0] != &buf[0] ||
 		string(st[:len(m.magic)]) != m.magic || binary.BigEndian.Uint64(st[len(st)-8:]) != uint64(n) {
 		return nil, errHashState
 	}
 	return st[len(m.magic) : len(m.magic)+4*m.words], nil
 }
 
+// resume sets d to the state after one block whose chaining value is cv
+// (istate or ostate): the exported form built in buf, which the caller
+// wipes.
+func (m *recordMAC) resume(buf, cv []byte) error {
+	st := buf[:m.stateLen()]
+	copy(st, m.magic)
+	copy(st[len(m.magic):], cv)
+	clear(st[len(m.magic)+4*m.words : len(st)-8])
+	binary.BigEndian.PutUint64(st[len(st)-8:], hashBlock)
+	return m.resumer.UnmarshalBinary(st)
+}
+
+// macScratch lends MACs their working buffers.
+var macScratch = scratchPool{free: make([]*mem.Secret, 0, scratchKept)}
+
+// scratchKept is how many idle working buffers the pool keeps.
+const scratchKept = 16
+
+// scratchPool is a few locked buffers of scratchLen bytes shared by every
+// connection: a MAC holds one only while it computes, so a connection
+// keeps just its chaining values locked. Buffers come back wiped.
+type scratchPool struct {
+	mu   sync.Mutex
+	free []*mem.Secret
+}
+
+func (sp *scratchPool) get() (*mem.Secret, error) {
+	sp.mu.Lock()
+	if n := len(sp.free); n > 0 {
+		s := sp.free[n-1]
+		sp.free = sp.free[:n-1]
+		sp.mu.Unlock()
+		return s, nil
+	}
+	sp.mu.Unlock()
+	return mem.New(scratchLen)
+}
+
+func (sp *scratchPool) put(s *mem.Secret) {
+	clear(s.Bytes())
+	sp.mu.Lock()
+	if len(sp.free) < cap(sp.free) {
+		sp.free = append(sp.free, s)
+		sp.mu.Unlock()
+		return
+	}
+	sp.mu.Unlock()
+	s.Free()
+}
+
 // sum writes HMAC(key, hdr + a + b) to out[:size]. Every length is public:
 // this is for sealing and for encrypt_then_mac, where the MAC covers the
 // ciphertext.
-func (m *recordMAC) sum(out, a, b []byte) {
+func (m *recordMAC) sum(out, a, b []byte) error {
+	sc, err := macScratch.get()
+	if err != nil {
+		return err
+	}
+	defer macScratch.put(sc)
+	st, inner := sc.Bytes()[:stateRoom], sc.Bytes()[stateRoom:]
 	d := m.d
-	d.Reset()
-	d.Write(m.ipad)
+	defer d.Reset()
+	if err := m.resume(st, m.istate); err != nil {
+		return err
+	}
 	d.Write(m.hdr[:])
 	d.Write(a)
 	d.Write(b)
-	inner := d.Sum(m.inner[:0])
-	d.Reset()
-	d.Write(m.opad)
-	d.Write(inner)
+	in := d.Sum(inner[:0])
+	if err := m.resume(st, m.ostate); err != nil {
+		return err
+	}
+	d.Write(in)
 	d.Sum(out[:0])
-	d.Reset()
-	clear(m.inner)
+	return nil
 }
 
 // sumSecretLen writes HMAC(key, hdr + data[:n]) to out[:size] in time that
@@ -187,17 +257,24 @@ func (m *recordMAC) sumSecretLen(out, data []byte, n, lo, hi int) error {
 	first := mlo / hashBlock      // the first block built with masks
 	last := (mhi + 8) / hashBlock // the last block M may end in
 
+	sc, err := macScratch.get()
+	if err != nil {
+		return err
+	}
+	defer macScratch.put(sc)
+	st, inner := sc.Bytes()[:stateRoom], sc.Bytes()[stateRoom:]
 	var h, sel [8]uint32
 	var blk [hashBlock]byte
 	cv := m.istate
 	if first > 0 {
 		d := m.d
-		d.Reset()
-		d.Write(m.ipad)
+		if err := m.resume(st, m.istate); err != nil {
+			d.Reset()
+			return err
+		}
 		d.Write(m.hdr[:])
 		d.Write(data[:first*hashBlock-macHeaderLen])
-		var err error
-		cv, err = m.chain((first + 1) * hashBlock)
+		cv, err = m.chain(st, (first+1)*hashBlock)
 		d.Reset()
 		if err != nil {
 			return err
@@ -206,7 +283,7 @@ func (m *recordMAC) sumSecretLen(out, data []byte, n, lo, hi int) error {
 	for i := range m.words {
 		h[i] = binary.BigEndian.Uint32(cv[4*i:])
 	}
-	clear(m.state)
+	clear(st)
 
 	msgLen := macHeaderLen + n
 	end := (msgLen + 8) / hashBlock
@@ -234,31 +311,31 @@ func (m *recordMAC) sumSecretLen(out, data []byte, n, lo, hi int) error {
 	}
 
 	for i := range m.words {
-		binary.BigEndian.PutUint32(m.inner[4*i:], sel[i])
+		binary.BigEndian.PutUint32(inner[4*i:], sel[i])
 	}
-	m.outer(out, &h, &blk)
+	m.outer(out, inner, &h, &blk)
 	clear(h[:])
 	clear(sel[:])
 	clear(blk[:])
 	return nil
 }
 
-// outer finishes an HMAC from the inner digest in m.inner: one block of
+// outer finishes an HMAC from the inner digest in inner: one block of
 // opad chaining value, inner digest, and padding. It writes the MAC to
-// out[:size] and clears m.inner. h and blk are scratch.
-func (m *recordMAC) outer(out []byte, h *[8]uint32, blk *[hashBlock]byte) {
+// out[:size] and clears inner. h and blk are scratch.
+func (m *recordMAC) outer(out, inner []byte, h *[8]uint32, blk *[hashBlock]byte) {
 	for i := range m.words {
 		h[i] = binary.BigEndian.Uint32(m.ostate[4*i:])
 	}
 	clear(blk[:])
-	copy(blk[:], m.inner[:m.size])
+	copy(blk[:], inner[:m.size])
 	blk[m.size] = 0x80
 	binary.BigEndian.PutUint64(blk[hashBlock-8:], uint64(hashBlock+m.size)*8)
 	m.compress(h, blk)
 	for i := range m.size / 4 {
 		binary.BigEndian.PutUint32(out[4*i:], h[i])
 	}
-	clear(m.inner)
+	clear(inner)
 }
 
 // compress runs one block through the MAC hash's compression function.
