@@ -8,7 +8,15 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -37,6 +45,12 @@ type Options struct {
 	// crash with appendfsync always would. Without it a restart loses
 	// everything.
 	Persist bool
+	// Password makes the server require AUTH with it (requirepass).
+	Password string
+	// TLS makes the server speak only TLS (tls-port, no plain port),
+	// with a certificate for 127.0.0.1 from a CA made for it; ClientTLS
+	// gives a client configuration that trusts that CA.
+	TLS bool
 }
 
 // Server is a running (or stopped) redis-server.
@@ -46,6 +60,7 @@ type Server struct {
 	Dir  string // working directory: dump.rdb, appendonly files, log
 	opts Options
 	proc testdaemon.Proc
+	ca   *x509.CertPool // with TLS
 }
 
 // startTimeout bounds how long a fresh server may take to answer PING.
@@ -62,6 +77,9 @@ func Start(t TB, opts Options) *Server {
 	s := &Server{t: t, Dir: t.TempDir(), opts: opts}
 	s.proc.Name, s.proc.LogFile = "redis-server", filepath.Join(s.Dir, "redis.log")
 	s.Port = freePort(t)
+	if opts.TLS {
+		s.makeCertificates()
+	}
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
@@ -83,12 +101,20 @@ func (s *Server) Start() {
 	s.t.Helper()
 	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--logfile", s.proc.LogFile, "--daemonize", "no", "--protected-mode", "yes", "--save", ""}
+	if s.opts.TLS {
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(s.Port),
+			"--tls-cert-file", filepath.Join(s.Dir, "server.pem"), "--tls-key-file", filepath.Join(s.Dir, "server-key.pem"),
+			"--tls-ca-cert-file", filepath.Join(s.Dir, "ca.pem"), "--tls-auth-clients", "no")
+	}
+	if s.opts.Password != "" {
+		args = append(args, "--requirepass", s.opts.Password)
+	}
 	if s.opts.Persist {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
-	s.proc.Start(s.t, exec.Command("redis-server", args...), func() error { return ping(s.Addr()) }, startTimeout)
+	s.proc.Start(s.t, exec.Command("redis-server", args...), func() error { return s.ping() }, startTimeout)
 }
 
 // Stop kills the server (SIGKILL, like a crash) and waits for it to go.
@@ -119,19 +145,35 @@ func (s *Server) Files() map[string][]byte {
 	return out
 }
 
-// ping sends PING in the inline protocol and wants +PONG: a server that
-// is still loading its data answers -LOADING instead.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// ping sends PING in the inline protocol (after AUTH, over TLS, as the
+// server wants) and wants +PONG: a server that is still loading its data
+// answers -LOADING instead.
+func (s *Server) ping() error {
+	var c net.Conn
+	var err error
+	if s.opts.TLS {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", s.Addr(), s.ClientTLS())
+	} else {
+		c, err = net.DialTimeout("tcp", s.Addr(), time.Second)
+	}
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Second))
+	r := bufio.NewReader(c)
+	if s.opts.Password != "" {
+		if _, err := fmt.Fprintf(c, "AUTH %s\r\n", s.opts.Password); err != nil {
+			return err
+		}
+		if line, err := r.ReadString('\n'); err != nil || strings.TrimSpace(line) != "+OK" {
+			return fmt.Errorf("AUTH answered %q (%v)", strings.TrimSpace(line), err)
+		}
+	}
 	if _, err := c.Write([]byte("PING\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	line, err := r.ReadString('\n')
 	if err != nil {
 		return err
 	}
@@ -139,6 +181,57 @@ func ping(addr string) error {
 		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
 	}
 	return nil
+}
+
+// ClientTLS is a client configuration that verifies the server's
+// certificate (TLS servers only).
+func (s *Server) ClientTLS() *tls.Config {
+	return &tls.Config{RootCAs: s.ca, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+// makeCertificates writes a CA and a server certificate for 127.0.0.1
+// into the server's directory.
+func (s *Server) makeCertificates() {
+	s.t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		s.t.Fatalf("redistest: %v", err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "redistest CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		s.t.Fatalf("redistest: %v", err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		s.t.Fatalf("redistest: %v", err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+	if err != nil {
+		s.t.Fatalf("redistest: %v", err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		s.t.Fatalf("redistest: %v", err)
+	}
+	for name, block := range map[string]*pem.Block{
+		"ca.pem":         {Type: "CERTIFICATE", Bytes: caDER},
+		"server.pem":     {Type: "CERTIFICATE", Bytes: der},
+		"server-key.pem": {Type: "PRIVATE KEY", Bytes: pkcs8},
+	} {
+		if err := os.WriteFile(filepath.Join(s.Dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			s.t.Fatalf("redistest: %v", err)
+		}
+	}
+	s.ca = x509.NewCertPool()
+	s.ca.AddCert(ca)
 }
 
 func freePort(t TB) int {

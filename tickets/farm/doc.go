@@ -39,6 +39,11 @@
 // passes through the Go heap, logs or errors. What the ring guarantees
 // from there is described in package tickets.
 //
+// Redis access can be authenticated (Config.Username, Config.Password:
+// Redis AUTH) and encrypted (Config.TLSConfig: Redis's tls-port);
+// neither is needed for the keys' secrecy, which the wrapping gives, but
+// both keep a stranger from deleting keys or flooding the channel.
+//
 // A Provider does not own its Wrapper: Close stops the provider and wipes
 // its ring but leaves the Wrapper to its opener.
 package farm

@@ -3,6 +3,7 @@ package farm
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,6 +33,16 @@ const (
 type Config struct {
 	// Addr is the Redis server, host:port.
 	Addr string
+	// Username and Password authenticate to Redis (AUTH; Username empty
+	// for the default user). The Redis client keeps the password as a
+	// Go string: it guards only wrapped keys, the key-encryption key
+	// never leaving its backend, so it is not key material. Set
+	// TLSConfig too, or the password crosses the network in clear.
+	Username, Password string
+	// TLSConfig, when set, makes every connection to Redis TLS (Redis's
+	// tls-port) with this configuration; its ServerName or RootCAs must
+	// let the client verify the server. Nil means plain TCP.
+	TLSConfig *tls.Config
 	// KeyPrefix starts the name of every Redis key and channel the farm
 	// uses; DefaultKeyPrefix when empty. Farms sharing a Redis need
 	// different prefixes.
@@ -122,7 +133,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		failed: map[[tickets.NameSize]byte]bool{},
 	}
 	p.rdb = redis.NewClient(&redis.Options{
-		Addr: cfg.Addr,
+		Addr:      cfg.Addr,
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		TLSConfig: cfg.TLSConfig,
 		// The provider retries on its own schedule, with backoff; a
 		// command against a Redis that is down should fail fast.
 		MaxRetries:    -1,
