@@ -29,6 +29,21 @@ func setCallbacks(f *flags, c *holdfast.Config, server bool) error {
 			return nil, nil
 		}
 	}
+	if f.bools["-reverify-on-resume"] {
+		if server {
+			return errors.New("-reverify-on-resume is a client flag")
+		}
+		// A resumed handshake has no Certificate to check; the
+		// application checks the session's chain again in
+		// VerifyConnection, which runs on resumption too.
+		verify := c.VerifyPeerCertificate
+		c.VerifyConnection = func(st holdfast.ConnectionState) error {
+			if !st.DidResume {
+				return nil
+			}
+			return verify(nil, st.VerifiedChains)
+		}
+	}
 	certs := c.Certificates
 	switch {
 	case f.bools["-fail-cert-callback"]:

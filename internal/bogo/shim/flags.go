@@ -66,6 +66,7 @@ var known = map[string]kind{
 	"-fail-early-callback":          boolFlag,
 	"-fail-cert-callback":           boolFlag,
 	"-use-old-client-cert-callback": boolFlag,
+	"-reverify-on-resume":           boolFlag,
 
 	// Negotiation.
 	"-min-version":           intFlag,
