@@ -488,6 +488,29 @@ func (c *Conn) connectionStateLocked() ConnectionState {
 	return ConnectionState{}
 }
 
+// VerifyHostname checks that the server's chain, verified in the
+// handshake, is valid for host, as crypto/tls's does: for a client that
+// connected under one name and must serve another. It fails on a server,
+// before the handshake, and when no chain was verified
+// (InsecureSkipVerify).
+func (c *Conn) VerifyHostname(host string) error {
+	if !c.isClient {
+		return errors.New("holdfast: VerifyHostname called on a server connection")
+	}
+	st := c.ConnectionState()
+	switch {
+	case !st.HandshakeComplete:
+		return errors.New("holdfast: VerifyHostname called before the handshake")
+	case len(st.VerifiedChains) == 0:
+		return errors.New("holdfast: VerifyHostname: the handshake verified no chain (InsecureSkipVerify)")
+	}
+	return st.PeerCertificates[0].VerifyHostname(host)
+}
+
+// OCSPResponse is ConnectionState().OCSPResponse: the server's stapled
+// OCSP response, nil if none (or on a server).
+func (c *Conn) OCSPResponse() []byte { return c.ConnectionState().OCSPResponse }
+
 // NetConn returns the underlying connection.
 func (c *Conn) NetConn() net.Conn { return c.conn }
 

@@ -131,3 +131,58 @@ func handshakeAndPing(t *testing.T, client, server *Config) (clientErr, serverEr
 		return err
 	})
 }
+
+// VerifyHostname checks the verified chain against another name, as
+// crypto/tls's does, and refuses where no chain was verified, on a server
+// and before the handshake; OCSPResponse is the stapled response.
+func TestVerifyHostnameAndOCSPResponse(t *testing.T) {
+	pki := newTestPKI(t)
+	cert := pki.leaf(t, ecKey(t, elliptic.P256()), "server.test", "alias.test")
+	cert.OCSPStaple = []byte("a stapled response")
+	server := &Config{Certificates: []Certificate{cert}}
+	for _, tc := range []struct {
+		name   string
+		client *Config
+	}{
+		{"verified", &Config{RootCAs: pki.pool, ServerName: "server.test"}},
+		{"insecure", &Config{InsecureSkipVerify: true}},
+	} {
+		var before, alias, other error
+		var staple []byte
+		var srvErr error
+		cerr, serr := pair(t, func(c net.Conn) error {
+			cl := Client(c, tc.client)
+			defer cl.Close()
+			before = cl.VerifyHostname("server.test")
+			if err := sendAndCheck(cl, []byte("names")); err != nil {
+				return err
+			}
+			alias, other, staple = cl.VerifyHostname("alias.test"), cl.VerifyHostname("elsewhere.test"), cl.OCSPResponse()
+			return nil
+		}, func(c net.Conn) error {
+			sv := Server(c, server)
+			defer sv.Close()
+			err := echoOnce(sv)
+			srvErr = sv.VerifyHostname("server.test")
+			return err
+		})
+		if cerr != nil || serr != nil {
+			t.Fatalf("%s: client %v, server %v", tc.name, cerr, serr)
+		}
+		if before == nil || srvErr == nil {
+			t.Errorf("%s: VerifyHostname before the handshake (%v) or on a server (%v) succeeded", tc.name, before, srvErr)
+		}
+		if string(staple) != "a stapled response" {
+			t.Errorf("%s: OCSPResponse %q", tc.name, staple)
+		}
+		if tc.name == "insecure" {
+			if alias == nil {
+				t.Errorf("insecure: VerifyHostname succeeded without a verified chain")
+			}
+			continue
+		}
+		if alias != nil || other == nil {
+			t.Errorf("verified: alias.test %v (want nil), elsewhere.test %v (want an error)", alias, other)
+		}
+	}
+}
