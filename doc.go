@@ -1,4 +1,4 @@
-// Package holdfast is a TLS 1.3 (and, soon, TLS 1.2) implementation for
+// Package holdfast is a TLS 1.3 and TLS 1.2 implementation for
 // deployments where key custody is audited. Its API follows crypto/tls, so
 // converting a server is an import change plus a key:
 //
@@ -17,6 +17,29 @@
 // closed Conn holds none.
 //
 // What cannot be promised is documented in docs/ARCHITECTURE.md: copies
-// made inside crypto/aes, crypto/cipher and crypto/ecdh, which only a
-// GOEXPERIMENT=runtimesecret build erases.
+// made inside crypto/aes, crypto/cipher, crypto/ecdh (P-256, P-384) and
+// crypto/mlkem, which only a GOEXPERIMENT=runtimesecret build erases.
+//
+// # Differences from crypto/tls
+//
+// What a converted program may meet:
+//
+//   - Keys come from backends: signer.Open opens a key by URI (pkcs11:,
+//     tpm2:, openssl:, cng:, keychain:, file:); there is no
+//     LoadX509KeyPair that reads a private key onto the heap.
+//   - Session tickets are sealed with a tickets.KeyRing (Config.TicketKeys)
+//     instead of SessionTicketKey and SetSessionTicketKeys; a client's
+//     cache is a *ClientSessionCache from NewClientSessionCache.
+//   - Config.VerifySignatureSchemes and ClientHelloInfo.SignatureSchemes
+//     are []uint16 code points (constants in package signer).
+//   - A client's VerifyConnection runs once the engine is done, after its
+//     Finished in TLS 1.3, where crypto/tls runs it before.
+//   - Keying material is exported with Conn.ExportKeyingMaterial;
+//     ConnectionState has no such method, nor TLSUnique, signed
+//     certificate timestamps or ECHAccepted.
+//   - TLS 1.0 and 1.1, renegotiation and 0-RTT are not offered; CBC and RSA
+//     key transport suites only when listed in Config.CipherSuites.
+//   - net/http fills Request.TLS only for a *tls.Conn: a handler behind a
+//     Holdfast listener reads the state from the connection (see
+//     examples/server, which keeps it in the request's context).
 package holdfast
