@@ -173,6 +173,12 @@ func BenchmarkBulk(b *testing.B) {
 
 func newBenchEnds12(b *testing.B, key crypto.Signer, suite uint16) *benchEnds {
 	e := newBenchEnds(b, key)
+	// In TLS 1.2 supported_groups also names the curves the client takes
+	// ECDSA certificates on (RFC 8422 §5.1): the clients list P-256 after
+	// X25519, which the exchange still uses.
+	e.hfClient.CurvePreferences = []CurveID{X25519, CurveP256}
+	e.hfClientNoCache.CurvePreferences = []CurveID{X25519, CurveP256}
+	e.stdClient.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256}
 	e.hfServer.CipherSuites, e.hfClient.CipherSuites, e.hfClientNoCache.CipherSuites = []uint16{suite}, []uint16{suite}, []uint16{suite}
 	e.hfClient.MaxVersion, e.hfClientNoCache.MaxVersion = VersionTLS12, VersionTLS12
 	e.stdServer.MaxVersion, e.stdClient.MaxVersion = tls.VersionTLS12, tls.VersionTLS12

@@ -186,7 +186,11 @@ type Config struct {
 	// CBC suites are used only when listed here.
 	CipherSuites []uint16
 	// CurvePreferences lists key-exchange groups in preference order; nil
-	// means X25519MLKEM768, X25519, P-256, P-384.
+	// means X25519MLKEM768, X25519, P-256, P-384. In TLS 1.2 the list a
+	// client sends also names the curves it takes ECDSA certificates on
+	// (RFC 8422 §5.1), and a server serves an ECDSA chain only on one of
+	// them: a client that may fall back to TLS 1.2 should list P-256
+	// (and P-384) too, after the groups it prefers.
 	CurvePreferences []CurveID
 	// VerifySignatureSchemes lists the TLS SignatureScheme code points
 	// (RFC 8446 §4.2.3; constants in package signer) this endpoint

@@ -23,9 +23,11 @@ func TestTLS12ECDSACertificateOnClientCurve(t *testing.T) {
 		return &tls.Config{RootCAs: pki.pool, ServerName: "server.test", MinVersion: vers, MaxVersion: vers,
 			CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256}}
 	}
+	var serverErr error
 	leafServed := func(client *tls.Config, server *Config) ([]byte, error) {
 		var leaf []byte
-		cerr, _ := pair(t, func(c net.Conn) error {
+		var cerr error
+		cerr, serverErr = pair(t, func(c net.Conn) error {
 			cl := tls.Client(c, client)
 			defer cl.Close()
 			if err := cl.Handshake(); err != nil {
@@ -52,5 +54,8 @@ func TestTLS12ECDSACertificateOnClientCurve(t *testing.T) {
 	_, err := leafServed(clientFor(tls.VersionTLS12), only384)
 	if err == nil || !strings.Contains(err.Error(), "handshake failure") {
 		t.Fatalf("TLS 1.2, P-384 chain only, client on P-256: %v, want a handshake_failure alert", err)
+	}
+	if serverErr == nil || !strings.Contains(serverErr.Error(), "P-384 is not in the client's supported_groups") {
+		t.Fatalf("the server's error does not say why: %v", serverErr)
 	}
 }

@@ -180,7 +180,14 @@ func (hs *serverHandshake) pickSuite() error {
 		}
 	}
 	if best == nil {
-		return fmt.Errorf("no TLS 1.2 cipher suite in common with a usable certificate and group (client offered %#04x): %w", ch.CipherSuites, alert.ErrHandshakeFailure)
+		var hint string
+		for _, c := range hs.p.Certificates {
+			if pub, ok := c.Signer.Public().(*ecdsa.PublicKey); ok && !hs.clientSupportsCurve(pub) {
+				hint = fmt.Sprintf("; the ECDSA chain's curve %s is not in the client's supported_groups %#04x (RFC 8422 §5.1)", pub.Curve.Params().Name, ch.SupportedGroups)
+				break
+			}
+		}
+		return fmt.Errorf("no TLS 1.2 cipher suite in common with a usable certificate and group (client offered %#04x)%s: %w", ch.CipherSuites, hint, alert.ErrHandshakeFailure)
 	}
 	// RFC 6066 §6: the server acknowledges trusted_ca_keys when the list
 	// guided its choice, here when the chain is under a CA it names.

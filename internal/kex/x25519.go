@@ -58,49 +58,49 @@ func x25519(out, scalar, point []byte) error {
 	k[31] &= 127
 	k[31] |= 64
 
-	// The ladder's state is one value, so that one assignment wipes it.
-	var l struct{ x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d, da, cb field.Element }
-	if _, err := l.x1.SetBytes(point); err != nil {
+	// RFC 7748 §5's ladder with its temporaries folded into two (A, B,
+	// AA, BB, E, C, D, DA and CB each live only briefly).
+	var x1, x2, z2, x3, z3, t0, t1 field.Element
+	if _, err := x1.SetBytes(point); err != nil {
 		return err
 	}
-	l.x2.One()
-	l.z2.Zero()
-	l.x3.Set(&l.x1)
-	l.z3.One()
+	x2.One()
+	x3.Set(&x1)
+	z3.One()
 	swap := 0
 	for t := 254; t >= 0; t-- {
 		bit := int(k[t>>3]>>(t&7)) & 1
 		swap ^= bit
-		l.x2.Swap(&l.x3, swap)
-		l.z2.Swap(&l.z3, swap)
+		x2.Swap(&x3, swap)
+		z2.Swap(&z3, swap)
 		swap = bit
 
-		l.a.Add(&l.x2, &l.z2)
-		l.aa.Square(&l.a)
-		l.b.Subtract(&l.x2, &l.z2)
-		l.bb.Square(&l.b)
-		l.e.Subtract(&l.aa, &l.bb)
-		l.c.Add(&l.x3, &l.z3)
-		l.d.Subtract(&l.x3, &l.z3)
-		l.da.Multiply(&l.d, &l.a)
-		l.cb.Multiply(&l.c, &l.b)
-		l.x3.Add(&l.da, &l.cb)
-		l.x3.Square(&l.x3)
-		l.z3.Subtract(&l.da, &l.cb)
-		l.z3.Square(&l.z3)
-		l.z3.Multiply(&l.z3, &l.x1)
-		l.x2.Multiply(&l.aa, &l.bb)
-		l.z2.Mult32(&l.e, 121665) // a24 = (486662 - 2) / 4
-		l.z2.Add(&l.z2, &l.aa)
-		l.z2.Multiply(&l.z2, &l.e)
+		t0.Subtract(&x3, &z3)  // D
+		t1.Subtract(&x2, &z2)  // B
+		x2.Add(&x2, &z2)       // A
+		z2.Add(&x3, &z3)       // C
+		z3.Multiply(&t0, &x2)  // DA
+		z2.Multiply(&z2, &t1)  // CB
+		t0.Square(&t1)         // BB
+		t1.Square(&x2)         // AA
+		x3.Add(&z3, &z2)       // DA + CB
+		z2.Subtract(&z3, &z2)  // DA - CB
+		x2.Multiply(&t1, &t0)  // x2 = AA * BB
+		t1.Subtract(&t1, &t0)  // E = AA - BB
+		z2.Square(&z2)         // (DA - CB)^2
+		z3.Mult32(&t1, 121666) // (A24 + 2) * E, A24 = (486662 - 2) / 4
+		x3.Square(&x3)         // x3 = (DA + CB)^2
+		t0.Add(&t0, &z3)       // BB + 121666 E = AA + 121665 E
+		z3.Multiply(&x1, &z2)  // z3 = x1 * (DA - CB)^2
+		z2.Multiply(&t1, &t0)  // z2 = E * (AA + a24 E)
 	}
-	l.x2.Swap(&l.x3, swap)
-	l.z2.Swap(&l.z3, swap)
-	l.z2.Invert(&l.z2)
-	l.x2.Multiply(&l.x2, &l.z2)
-	copy(out, l.x2.Bytes())
+	x2.Swap(&x3, swap)
+	z2.Swap(&z3, swap)
+	z2.Invert(&z2)
+	x2.Multiply(&x2, &z2)
+	copy(out, x2.Bytes())
 	clear(k[:])
-	l = struct{ x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d, da, cb field.Element }{}
+	x1, x2, z2, x3, z3, t0, t1 = field.Element{}, field.Element{}, field.Element{}, field.Element{}, field.Element{}, field.Element{}, field.Element{}
 
 	var zero [32]byte
 	if subtle.ConstantTimeCompare(out, zero[:]) == 1 {
