@@ -102,34 +102,48 @@ func concurrencies() []int {
 // operations per second.
 func runConcurrent(b *testing.B, n int, op func() error) {
 	b.ReportAllocs()
-	var next sync.Mutex
-	left := b.N
-	take := func() bool {
-		next.Lock()
-		defer next.Unlock()
-		left--
-		return left >= 0
-	}
 	cpu0 := processCPU()
+	wall, err := runBlock(n, b.N, op)
+	if err != nil {
+		b.Error(err)
+	}
+	b.ReportMetric(float64(b.N)/wall.Seconds(), "ops/s")
+	// How busy the process kept the machine: with the token in process,
+	// a handshake rate below the sign rate at full cores means other work,
+	// below it at fewer cores means the token sat idle.
+	b.ReportMetric((processCPU()-cpu0).Seconds()/wall.Seconds(), "cores")
+}
+
+// runBlock runs op total times on n goroutines and returns the wall time
+// it took and the first error.
+func runBlock(n, total int, op func() error) (time.Duration, error) {
+	var mu sync.Mutex
+	left := total
+	var first error
+	take := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		left--
+		return left >= 0 && first == nil
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
 			for take() {
 				if err := op(); err != nil {
-					b.Error(err)
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
 					return
 				}
 			}
 		})
 	}
 	wg.Wait()
-	wall := time.Since(start)
-	b.ReportMetric(float64(b.N)/wall.Seconds(), "ops/s")
-	// How busy the process kept the machine: with the token in process,
-	// a handshake rate below the sign rate at full cores means other work,
-	// below it at fewer cores means the token sat idle.
-	b.ReportMetric((processCPU()-cpu0).Seconds()/wall.Seconds(), "cores")
+	return time.Since(start), first
 }
 
 // processCPU is the CPU time this process has used, user and system.
@@ -197,43 +211,58 @@ func BenchmarkPKCS11Handshake(b *testing.B) {
 				{"cryptotls-inprocess", h.soft[k.label], true, true},
 			} {
 				b.Run(fmt.Sprintf("%s/%s/c=%d", k.label, srv.name, n), func(b *testing.B) {
-					cert := pki.leaf(b, srv.key, "server.test")
-					var ln net.Listener
-					var err error
-					if srv.std {
-						ln, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{toStd(cert)},
-							MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true})
-					} else {
-						// No tickets, as on the crypto/tls server.
-						ln, err = Listen("tcp", "127.0.0.1:0", &Config{Certificates: []Certificate{cert}, MinVersion: VersionTLS13,
-							SessionTicketsDisabled: true})
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer ln.Close()
-					go serveHandshakes(ln)
-					client := &tls.Config{RootCAs: pki.pool, ServerName: "server.test", MinVersion: tls.VersionTLS13,
-						CurvePreferences: []tls.CurveID{tls.X25519}, SessionTicketsDisabled: true}
-					ours := &Config{RootCAs: pki.pool, ServerName: "server.test", MinVersion: VersionTLS13,
-						CurvePreferences: []CurveID{X25519}}
-					runConcurrent(b, n, func() error {
-						if !srv.stdClient {
-							c, err := Dial("tcp", ln.Addr().String(), ours)
-							if err != nil {
-								return err
-							}
-							return c.Close()
-						}
-						c, err := tls.Dial("tcp", ln.Addr().String(), client)
-						if err != nil {
-							return err
-						}
-						return c.Close()
-					})
+					addr := startHandshakeServer(b, pki, srv.key, srv.std)
+					runConcurrent(b, n, handshakeClient(pki, addr, srv.stdClient))
 				})
 			}
 		}
+	}
+}
+
+// startHandshakeServer serves TLS 1.3 handshakes with key on loopback,
+// from Holdfast or (std) crypto/tls, until the benchmark ends.
+func startHandshakeServer(b *testing.B, pki *testPKI, key crypto.Signer, std bool) string {
+	cert := pki.leaf(b, key, "server.test")
+	var ln net.Listener
+	var err error
+	if std {
+		ln, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{toStd(cert)},
+			MinVersion: tls.VersionTLS13, SessionTicketsDisabled: true})
+	} else {
+		// No tickets, as on the crypto/tls server.
+		ln, err = Listen("tcp", "127.0.0.1:0", &Config{Certificates: []Certificate{cert}, MinVersion: VersionTLS13,
+			SessionTicketsDisabled: true})
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go serveHandshakes(ln)
+	return ln.Addr().String()
+}
+
+// handshakeClient returns an operation that makes one full TLS 1.3
+// handshake with the server at addr, from Holdfast or (std) crypto/tls.
+func handshakeClient(pki *testPKI, addr string, std bool) func() error {
+	if std {
+		client := &tls.Config{RootCAs: pki.pool, ServerName: "server.test", MinVersion: tls.VersionTLS13,
+			CurvePreferences: []tls.CurveID{tls.X25519}, SessionTicketsDisabled: true}
+		return func() error {
+			c, err := tls.Dial("tcp", addr, client)
+			if err != nil {
+				return err
+			}
+			return c.Close()
+		}
+	}
+	ours := &Config{RootCAs: pki.pool, ServerName: "server.test", MinVersion: VersionTLS13,
+		CurvePreferences: []CurveID{X25519}}
+	return func() error {
+		c, err := Dial("tcp", addr, ours)
+		if err != nil {
+			return err
+		}
+		return c.Close()
 	}
 }
 
