@@ -119,27 +119,36 @@ func FuzzClientHelloDifferential(f *testing.F) {
 	})
 }
 
-// stricterFields are the fields where Holdfast's codec applies a bound
-// the RFCs state and crypto/tls's parser leaves to later checks (or does
-// not apply): a refusal naming one of them, of a message crypto/tls
-// parses, is a difference by design.
+// stricterFields are the refusals (a field, and for server_name the
+// reason) where Holdfast's codec applies a bound the RFCs state and
+// crypto/tls's parser leaves to later checks or does not apply: a refusal
+// naming one of them, of a message crypto/tls parses, is a difference by
+// design. A trailing dot in a host_name is refused by both.
 var stricterFields = map[string]string{
 	// RFC 8446 §4.1.2: CipherSuite cipher_suites<2..2^16-2>; crypto/tls
 	// parses an empty list and fails the handshake later.
-	"cipher_suites": "empty cipher_suites (RFC 8446 §4.1.2 <2..2^16-2>)",
+	"cipher_suites:": "empty cipher_suites (RFC 8446 §4.1.2 <2..2^16-2>)",
 	// RFC 8446 §4.1.2: opaque legacy_session_id<0..32>; crypto/tls reads
 	// any length.
-	"legacy_session_id": "a session ID over 32 bytes (RFC 8446 §4.1.2 <0..32>)",
+	"legacy_session_id:": "a session ID over 32 bytes (RFC 8446 §4.1.2 <0..32>)",
 	// RFC 8446 §4.1.2: opaque legacy_compression_methods<1..2^8-1>;
 	// crypto/tls parses an empty list and refuses it later.
-	"legacy_compression_methods": "empty legacy_compression_methods (RFC 8446 §4.1.2 <1..2^8-1>)",
+	"legacy_compression_methods:": "empty legacy_compression_methods (RFC 8446 §4.1.2 <1..2^8-1>)",
+	// RFC 6066 §3 defines one NameType, host_name, and gives no length
+	// to others; crypto/tls skips entries of other types, Holdfast (like
+	// OpenSSL) refuses a list that is not exactly one host_name.
+	"server_name: a name_type other than host_name": "a server_name entry of a type other than host_name (RFC 6066 §3)",
+	"server_name: more than one name":               "more than one server_name entry (RFC 6066 §3)",
+	// RFC 6066 §3: a HostName is "represented as a byte string using
+	// ASCII encoding"; crypto/tls takes any bytes.
+	"server_name: host_name is not printable ASCII": "a host_name with control bytes, spaces or bytes past ASCII (RFC 6066 §3)",
 }
 
 // knownStricter names why Holdfast may refuse a ClientHello crypto/tls
 // parses, from Holdfast's error, or "" when there is no such reason.
 func knownStricter(err error) string {
 	for field, reason := range stricterFields {
-		if strings.Contains(err.Error(), "ClientHello: "+field+":") {
+		if strings.Contains(err.Error(), "ClientHello: "+field) {
 			return reason
 		}
 	}

@@ -135,7 +135,7 @@ func (hs *clientHandshake) sendClientHello() error {
 		Vers:                0x0303,
 		SessionID:           make([]byte, 32),
 		CompressionMethods:  []byte{0},
-		ServerName:          hs.p.ServerName,
+		ServerName:          hs.p.SNIHostName(),
 		SignatureAlgorithms: fromSchemes(hs.p.Verifiable(sigscheme.VersionTLS13)),
 		ALPN:                hs.p.NextProtos,
 		// status_request (RFC 6066 §8), answered in the leaf's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -143,8 +144,9 @@ func (m *ClientHello) readExtension(typ uint16, body *cryptobyte.String) error {
 	var ok bool
 	switch typ {
 	case ExtServerName:
-		if m.ServerName, ok = readServerName(body); !ok {
-			return bad("server_name")
+		var why string
+		if m.ServerName, why = readServerName(body); why != "" {
+			return bad(why)
 		}
 	case ExtStatusRequest:
 		if bytes.Equal(*body, ocspRequest) {
@@ -236,25 +238,41 @@ func (m *ClientHello) readExtension(typ uint16, body *cryptobyte.String) error {
 }
 
 // readServerName reads a ServerNameList (RFC 6066 §3) that must hold one
-// host_name: the only name type defined, and one of each at most.
-func readServerName(s *cryptobyte.String) (string, bool) {
+// host_name. On failure it says what was wrong.
+//
+// Like OpenSSL, and unlike crypto/tls (which skips entries of other
+// types), a list with another name_type or more than one entry is
+// refused: RFC 6066 defines only host_name and gives other types no
+// length, so what follows one cannot be read with certainty, and one
+// host_name is all a server can act on.
+func readServerName(s *cryptobyte.String) (string, string) {
 	var list cryptobyte.String
 	var nameType uint8
-	if !s.ReadUint16LengthPrefixed(&list) || !list.ReadUint8(&nameType) || nameType != 0 {
-		return "", false
+	if !s.ReadUint16LengthPrefixed(&list) || !list.ReadUint8(&nameType) {
+		return "", "server_name: truncated"
+	}
+	if nameType != 0 {
+		return "", "server_name: a name_type other than host_name"
 	}
 	host, ok := readVec16(&list, 1)
-	if !ok || !list.Empty() || !validHostName(string(host)) {
-		return "", false
+	switch {
+	case !ok:
+		return "", "server_name: truncated host_name"
+	case !list.Empty():
+		return "", "server_name: more than one name"
+	case strings.HasSuffix(string(host), "."):
+		return "", "server_name: host_name with a trailing dot"
+	case !validHostName(string(host)):
+		return "", "server_name: host_name is not printable ASCII"
 	}
-	return string(host), true
+	return string(host), ""
 }
 
 // validHostName is a light check of a HostName: "ASCII encoding without
 // a trailing dot" (RFC 6066 §3). Control bytes, spaces and bytes past
 // ASCII are refused; whether it is a good DNS name is the engine's call.
 func validHostName(h string) bool {
-	if h == "" || len(h) > 0xffff {
+	if h == "" || len(h) > 0xffff || strings.HasSuffix(h, ".") {
 		return false
 	}
 	for i := 0; i < len(h); i++ {

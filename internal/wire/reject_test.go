@@ -94,6 +94,7 @@ func TestRejections(t *testing.T) {
 			ext(int(ExtServerName), v16(u8(0), v16([]byte("a")), u8(0), v16([]byte("b"))))), alert.DecodeError},
 		{"CH server name type 1", ch, clientHello(nil, ext(int(ExtServerName), v16(u8(1), v16([]byte("a"))))), alert.DecodeError},
 		{"CH server name with NUL", ch, clientHello(nil, ext(int(ExtServerName), v16(u8(0), v16([]byte("a\x00b"))))), alert.DecodeError},
+		{"CH server name with a trailing dot", ch, clientHello(nil, ext(int(ExtServerName), v16(u8(0), v16([]byte("a.test."))))), alert.DecodeError},
 		{"CH empty server name", ch, clientHello(nil, ext(int(ExtServerName), v16(u8(0), v16()))), alert.DecodeError},
 		{"CH empty key_exchange", ch, clientHello(nil, ext(int(ExtKeyShare), v16(u16(29), v16()))), alert.DecodeError},
 		{"CH trailing byte in extension", ch, clientHello(nil, ext(int(ExtSupportedGroups), v16(u16(29)), u8(0))), alert.DecodeError},

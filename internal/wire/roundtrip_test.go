@@ -163,7 +163,8 @@ func randomClientHello(r *rand.Rand) message {
 		return false
 	}
 	if set(ExtServerName) {
-		m.ServerName = randName(r)
+		// A HostName has no trailing dot (RFC 6066 §3).
+		m.ServerName = randName(r) + "x"
 	}
 	m.StatusRequest = set(ExtStatusRequest)
 	if !m.StatusRequest && coin(r) {
@@ -605,6 +606,7 @@ func TestMarshalRefuses(t *testing.T) {
 		{"no cipher suites", hello(func(m *ClientHello) { m.CipherSuites = nil })},
 		{"empty ALPN name", hello(func(m *ClientHello) { m.ALPN = []string{"h2", ""} })},
 		{"bad host name", hello(func(m *ClientHello) { m.ServerName = "a b" })},
+		{"host name with a trailing dot", hello(func(m *ClientHello) { m.ServerName = "example.test." })},
 		{"binder count", hello(func(m *ClientHello) { m.PSKIdentities = []PSKIdentity{{Identity: []byte{1}}} })},
 		{"short binder", hello(func(m *ClientHello) {
 			m.PSKIdentities, m.PSKBinders = []PSKIdentity{{Identity: []byte{1}}}, [][]byte{make([]byte, 31)}
