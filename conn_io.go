@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/holdfast-tls/holdfast/hkdf"
@@ -356,7 +357,11 @@ func (c *Conn) CloseWrite() error {
 	c.sendAlertLocked(alert.CloseNotify)
 	c.out.err = ErrClosed
 	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
+		// Once a peer's reset has arrived the kernel answers ENOTCONN:
+		// there is no write side left to close, which is what was asked.
+		if err := cw.CloseWrite(); err != nil && !errors.Is(err, syscall.ENOTCONN) {
+			return err
+		}
 	}
 	return nil
 }
