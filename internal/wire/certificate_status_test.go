@@ -83,7 +83,7 @@ func TestWantsOCSP(t *testing.T) {
 		{"absent", nil, false},
 		{"plain", [][]byte{ext(int(ExtStatusRequest), u8(1), v16(), v16())}, true},
 		{"with responder ids", [][]byte{ext(int(ExtStatusRequest), u8(1), v16(v16(u8(7))), v16())}, true},
-		{"another status_type", [][]byte{ext(int(ExtStatusRequest), u8(2), u8(9))}, false},
+		{"another status_type", [][]byte{ext(int(ExtStatusRequest), u8(2), v16(), v16())}, false},
 	} {
 		ch, err := ParseClientHello(clientHello(nil, tc.exts...))
 		if err != nil {

@@ -101,6 +101,7 @@ func TestRejections(t *testing.T) {
 		{"CH extension overruns block", ch, msg(TypeClientHello, u16(0x0303), zeros32, v8(), v16(u16(0x1301)), v8(u8(0)),
 			u16(4), u16(10), u16(5)), alert.DecodeError},
 		{"CH bad status_request", ch, clientHello(nil, ext(int(ExtStatusRequest), u8(1), u16(5))), alert.DecodeError},
+		{"CH unknown status_type without OCSP's layout", ch, clientHello(nil, ext(int(ExtStatusRequest), u8(7), u8(1), u8(2))), alert.DecodeError},
 		{"CH odd supported_versions", ch, clientHello(nil, ext(int(ExtSupportedVersions), v8(u8(3)))), alert.DecodeError},
 		{"CH empty cookie", ch, clientHello(nil, ext(int(ExtCookie), v16())), alert.DecodeError},
 		{"CH empty certificate authority", ch, clientHello(nil, ext(int(ExtCertificateAuthorities), v16(v16()))), alert.DecodeError},
@@ -169,7 +170,7 @@ func TestAcceptsEdges(t *testing.T) {
 		"no extension block":         msg(TypeClientHello, u16(0x0303), zeros32, v8(), v16(u16(0x1301)), v8(u8(0))),
 		"empty key_share list":       clientHello(nil, ext(int(ExtKeyShare), v16())),
 		"pre_shared_key last":        clientHello(nil, groups, psk),
-		"unknown status_type":        clientHello(nil, ext(int(ExtStatusRequest), u8(7), u8(1), u8(2))),
+		"unknown status_type":        clientHello(nil, ext(int(ExtStatusRequest), u8(7), v16(), v16(u8(2)))),
 		"OCSP with a responder list": clientHello(nil, ext(int(ExtStatusRequest), u8(1), v16(v16(u8(1))), v16())),
 	} {
 		m, err := ParseClientHello(in)
