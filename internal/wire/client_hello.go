@@ -179,13 +179,13 @@ func (m *ClientHello) readExtension(typ uint16, body *cryptobyte.String) error {
 			return bad("application_layer_protocol_negotiation")
 		}
 	case ExtSCT:
-		return needEmpty(name, typ, body, &m.SCT)
+		return needEmpty(name, "signed_certificate_timestamp", body, &m.SCT)
 	case ExtEncryptThenMAC:
-		return needEmpty(name, typ, body, &m.EncryptThenMAC)
+		return needEmpty(name, "encrypt_then_mac", body, &m.EncryptThenMAC)
 	case ExtExtendedMasterSecret:
-		return needEmpty(name, typ, body, &m.ExtendedMasterSecret)
+		return needEmpty(name, "extended_master_secret", body, &m.ExtendedMasterSecret)
 	case ExtEarlyData:
-		return needEmpty(name, typ, body, &m.EarlyData)
+		return needEmpty(name, "early_data", body, &m.EarlyData)
 	case ExtSessionTicket:
 		m.TicketSupported = true
 		m.SessionTicket = own(*body)

@@ -55,13 +55,13 @@ func (m *EncryptedExtensions) readExtension(typ uint16, body *cryptobyte.String)
 			return malformed(name, "application_layer_protocol_negotiation")
 		}
 	case ExtServerName:
-		return needEmpty(name, typ, body, &m.ServerNameAck)
+		return needEmpty(name, "server_name", body, &m.ServerNameAck)
 	case ExtSupportedGroups:
 		if m.SupportedGroups, ok = readList16(body); !ok {
 			return malformed(name, "supported_groups")
 		}
 	case ExtEarlyData:
-		return needEmpty(name, typ, body, &m.EarlyData)
+		return needEmpty(name, "early_data", body, &m.EarlyData)
 	default:
 		keepUnknown(&m.Unknown, typ, body)
 	}

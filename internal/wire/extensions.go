@@ -83,9 +83,9 @@ func keepUnknown(dst *[]Extension, typ uint16, body *cryptobyte.String) {
 
 // needEmpty is the body reader for a flag extension, whose body must be
 // empty.
-func needEmpty(name string, typ uint16, body *cryptobyte.String, flag *bool) error {
+func needEmpty(name, ext string, body *cryptobyte.String, flag *bool) error {
 	if !body.Empty() {
-		return malformed(name, fmt.Sprintf("extension %d must be empty", typ))
+		return malformed(name, ext+" is not empty")
 	}
 	*flag = true
 	return nil

@@ -148,17 +148,17 @@ func (m *ServerHello) readExtension(typ uint16, body *cryptobyte.String) error {
 			return bad("renegotiation_info")
 		}
 	case ExtExtendedMasterSecret:
-		return needEmpty(name, typ, body, &m.ExtendedMasterSecret)
+		return needEmpty(name, "extended_master_secret", body, &m.ExtendedMasterSecret)
 	case ExtEncryptThenMAC:
-		return needEmpty(name, typ, body, &m.EncryptThenMAC)
+		return needEmpty(name, "encrypt_then_mac", body, &m.EncryptThenMAC)
 	case ExtSessionTicket:
-		return needEmpty(name, typ, body, &m.TicketSupported)
+		return needEmpty(name, "session_ticket", body, &m.TicketSupported)
 	case ExtServerName:
-		return needEmpty(name, typ, body, &m.ServerNameAck)
+		return needEmpty(name, "server_name", body, &m.ServerNameAck)
 	case ExtStatusRequest:
-		return needEmpty(name, typ, body, &m.StatusRequest)
+		return needEmpty(name, "status_request", body, &m.StatusRequest)
 	case ExtTrustedCAKeys:
-		return needEmpty(name, typ, body, &m.TrustedCAKeysAck)
+		return needEmpty(name, "trusted_ca_keys", body, &m.TrustedCAKeysAck)
 	case ExtALPN:
 		if m.ALPN, ok = readOneProtocol(body); !ok {
 			return bad("application_layer_protocol_negotiation")
