@@ -12,10 +12,7 @@
 // (inside erase.Do) live only from the ClientHello to the ServerHello and
 // are dropped by Free. The shared
 // secret is written into a new mem.Secret and the library's heap copy of it
-// is cleared at once. One X25519 share may be made ahead of need, in the
-// background, so that a handshake does not wait for it (spare.go): it is
-// handed to one handshake only, and until then it is a scalar in locked
-// memory like any other. Peer shares are validated: a point off the curve, the
+// is cleared at once. Peer shares are validated: a point off the curve, the
 // wrong length, or an all-zero X25519 result is illegal_parameter.
 //
 // # What kex cannot promise

@@ -97,19 +97,8 @@ type Private struct {
 	dk *mlkem.DecapsulationKey768
 }
 
-// Generate makes a new key share for group, or hands over the X25519
-// share made ahead of need (spare.go).
+// Generate makes a new key share for group.
 func Generate(g Group) (*Private, error) {
-	if g == X25519 {
-		if p := takeSpare(); p != nil {
-			return p, nil
-		}
-	}
-	return generateNow(g)
-}
-
-// generateNow makes a new key share for group.
-func generateNow(g Group) (*Private, error) {
 	if !g.Supported() {
 		return nil, fmt.Errorf("kex: %v is not supported", g)
 	}
