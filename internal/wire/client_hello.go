@@ -257,7 +257,7 @@ func readServerName(s *cryptobyte.String) (string, string) {
 	host, ok := readVec16(&list, 1)
 	switch {
 	case !ok:
-		return "", "server_name: truncated host_name"
+		return "", "server_name: empty or truncated host_name"
 	case !list.Empty():
 		return "", "server_name: more than one name"
 	case strings.HasSuffix(string(host), "."):
